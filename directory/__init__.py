@@ -1,0 +1,1 @@
+"""The directory: organisation tree, people, posts, accounts, tags and audit log."""

@@ -1,0 +1,173 @@
+"""Commands on accounts (账号): create, set password, TOTP secret, freeze, unfreeze."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import uuid
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from directory import audit
+from directory import queries
+from directory.db import utcnow
+from directory.errors import DomainError
+from directory.errors import conflict
+from directory.errors import invalid
+from directory.errors import not_found
+from directory.errors import precondition
+from directory.identifiers import normalise_mobile
+from directory.models import Account
+from directory.models import AccountStatus
+from directory.models import AccountType
+from directory.models import Person
+from directory.models import PersonStatus
+from directory.passwords import hash_password
+from directory.passwords import verify_password
+from directory.settings import DirectorySettings
+from policies.accounts import check_new_account
+
+USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{2,63}$")
+MIN_PASSWORD_LENGTH = 8
+
+
+def _check_password_shape(password: str) -> None:
+    if len(password) < MIN_PASSWORD_LENGTH or len(password) > 256:
+        raise invalid("directory.account.password_length",
+                      f"a password has {MIN_PASSWORD_LENGTH} to 256 characters", "password")
+
+
+def get_account(session: Session, account_id: uuid.UUID) -> Account:
+    account = session.get(Account, account_id)
+    if account is None:
+        raise not_found("directory.account.not_found", "no such account", "account_id")
+    return account
+
+
+def create(session: Session, settings: DirectorySettings, ctx: audit.Context, *,
+           username: str, account_type: str, person_id: uuid.UUID | None = None,
+           password: str | None = None, expires_at: dt.datetime | None = None,
+           must_change_password: bool = True, password_hash: str | None = None) -> Account:
+    """Create an account; ``password_hash`` lets bulk tools reuse one argon2 hash."""
+    name = username.strip().lower()
+    if not USERNAME.match(name):
+        raise invalid("directory.account.username",
+                      "username: 3–64 of a-z 0-9 . _ -, starting with a letter or digit",
+                      "username")
+    refusal = check_new_account(account_type, expires_at, utcnow(), settings.accounts)
+    if refusal is not None:
+        raise invalid(refusal.code, refusal.message, refusal.field)
+    if queries.account_by_username(session, name) is not None:
+        raise conflict("directory.account.username_taken", "username is taken", "username")
+    if person_id is not None:
+        person = session.get(Person, person_id)
+        if person is None or person.status != PersonStatus.ACTIVE:
+            raise not_found("directory.person.not_found", "no such active person", "person_id")
+        if queries.account_of_person(session, person_id) is not None:
+            raise conflict("directory.account.person_has_account",
+                           "the person already has an account", "person_id")
+    if password is not None:
+        _check_password_shape(password)
+        password_hash = hash_password(password, settings.passwords)
+    account = Account(
+        username=name, type=AccountType(account_type), person_id=person_id,
+        password_hash=password_hash, expires_at=expires_at,
+        password_changed_at=utcnow() if password_hash else None,
+        must_change_password=must_change_password,
+    )
+    session.add(account)
+    session.flush()
+    audit.record(session, "account.created", ctx, target_type="account", target_id=account.id,
+                 summary={"username": name, "type": account_type, "person_id": person_id,
+                          "expires_at": expires_at, "password": bool(password_hash)})
+    return account
+
+
+def set_password(session: Session, settings: DirectorySettings, ctx: audit.Context,
+                 account_id: uuid.UUID, password: str, *, must_change: bool = False) -> Account:
+    account = get_account(session, account_id)
+    _check_password_shape(password)
+    account.password_hash = hash_password(password, settings.passwords)
+    account.password_changed_at = utcnow()
+    account.must_change_password = must_change
+    session.flush()
+    action = "account.password_reset" if must_change else "account.password_changed"
+    audit.record(session, action, ctx, target_type="account", target_id=account.id,
+                 summary={"password": True})
+    return account
+
+
+def set_totp_secret(session: Session, settings: DirectorySettings, ctx: audit.Context,
+                    account_id: uuid.UUID, secret: str | None) -> Account:
+    account = get_account(session, account_id)
+    account.totp_secret_enc = (
+        None if secret is None else settings.cipher.encrypt(secret, "accounts.totp_secret"))
+    session.flush()
+    audit.record(session, "account.totp_set" if secret else "account.totp_cleared", ctx,
+                 target_type="account", target_id=account.id, summary={"totp_secret": secret})
+    return account
+
+
+def totp_secret(settings: DirectorySettings, account: Account) -> str | None:
+    token = account.totp_secret_enc
+    return None if token is None else settings.cipher.decrypt(token, "accounts.totp_secret")
+
+
+def freeze(session: Session, ctx: audit.Context, account_id: uuid.UUID) -> Account:
+    """Freeze (冻结, 000 §17). Session and token revocation joins here in TODO #4."""
+    account = get_account(session, account_id)
+    if account.status != AccountStatus.ACTIVE:
+        raise precondition("directory.account.not_active", "only an active account freezes",
+                           "account_id")
+    account.status = AccountStatus.FROZEN
+    session.flush()
+    audit.record(session, "account.frozen", ctx, target_type="account", target_id=account.id)
+    return account
+
+
+def unfreeze(session: Session, ctx: audit.Context, account_id: uuid.UUID) -> Account:
+    account = get_account(session, account_id)
+    if account.status != AccountStatus.FROZEN:
+        raise precondition("directory.account.not_frozen", "the account is not frozen",
+                           "account_id")
+    account.status = AccountStatus.ACTIVE
+    session.flush()
+    audit.record(session, "account.unfrozen", ctx, target_type="account", target_id=account.id)
+    return account
+
+
+def find_for_login(session: Session, settings: DirectorySettings, login: str) -> Account | None:
+    """The account for a username or a mobile number (004 §二.2), or None."""
+    text = login.strip()
+    account = queries.account_by_username(session, text.lower())
+    if account is not None:
+        return account
+    try:
+        mobile = normalise_mobile(text)
+    except DomainError:  # not a mobile number: no such account
+        return None
+    digest = settings.cipher.lookup_hash(mobile, "mobile")
+    return session.scalar(
+        select(Account).join(Person, Person.id == Account.person_id)
+        .where(Person.mobile_hash == digest))
+
+
+def check_password(session: Session, settings: DirectorySettings, account: Account,
+                   password: str) -> bool:
+    """True when the password matches; rehashes in place when the parameters changed."""
+    if account.password_hash is None:
+        return False
+    ok, stale = verify_password(account.password_hash, password, settings.passwords)
+    if ok and stale:
+        account.password_hash = hash_password(password, settings.passwords)
+        session.flush()
+    return ok
+
+
+def usable(account: Account, now: dt.datetime | None = None) -> bool:
+    """Active and, for temporary accounts, not past expiry."""
+    now = now or utcnow()
+    if account.status != AccountStatus.ACTIVE:
+        return False
+    return account.expires_at is None or account.expires_at > now

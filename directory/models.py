@@ -1,0 +1,322 @@
+"""ORM models of the directory.
+
+The organisation tree is a materialised path: ``Node.path`` is the concatenation of
+fixed-width tokens from the root down, so a subtree is one index range scan. The path
+of each active post's node is copied onto the post (``Post.node_path``) so that
+"everyone under node X" is a single range scan over one index, ordered for paging,
+with no join and no recursion; moving a subtree rewrites both in two set-based UPDATEs.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import uuid
+
+from sqlalchemy import Boolean
+from sqlalchemy import CheckConstraint
+from sqlalchemy import Date
+from sqlalchemy import Enum
+from sqlalchemy import ForeignKey
+from sqlalchemy import Index
+from sqlalchemy import Integer
+from sqlalchemy import String
+from sqlalchemy import Text
+from sqlalchemy import UniqueConstraint
+from sqlalchemy import text
+from sqlalchemy.orm import Mapped
+from sqlalchemy.orm import mapped_column
+
+from directory.db import Base
+from directory.db import PathString
+from directory.db import UTCDateTime
+from directory.db import created_at
+from directory.db import utcnow
+from directory.db import uuid_pk
+
+PATH_TOKEN_WIDTH = 12
+
+
+def _enum(cls: type[enum.Enum], name: str) -> Enum:
+    return Enum(
+        cls,
+        name=name,
+        native_enum=False,
+        create_constraint=True,
+        length=32,
+        values_callable=lambda e: [m.value for m in e],
+        validate_strings=True,
+    )
+
+
+class NodeStatus(enum.StrEnum):
+    ACTIVE = "active"
+    ABOLISHED = "abolished"
+
+
+class PersonStatus(enum.StrEnum):
+    ACTIVE = "active"
+    DEACTIVATED = "deactivated"
+
+
+class Gender(enum.StrEnum):
+    MALE = "male"
+    FEMALE = "female"
+    UNSPECIFIED = "unspecified"
+
+
+class VisibilityClass(enum.StrEnum):
+    Q1 = "Q1"
+    Q2 = "Q2"
+    Q3 = "Q3"
+    Q4 = "Q4"
+
+
+class PostKind(enum.StrEnum):
+    PRIMARY = "primary"
+    CONCURRENT = "concurrent"  # 兼任
+    SECONDMENT = "secondment"  # 借调
+
+
+class DeactivationReason(enum.StrEnum):
+    """004 §二.6: why a person was deactivated (注销)."""
+
+    CONTRACT_ENDED = "contract_ended"
+    RETIRED = "retired"
+    INTERNAL_RETIREMENT = "internal_retirement"
+    TRANSFERRED_OUT = "transferred_out"
+    OTHER = "other"
+
+
+class AccountStatus(enum.StrEnum):
+    ACTIVE = "active"
+    FROZEN = "frozen"
+    DEACTIVATED = "deactivated"
+    EXPIRED = "expired"
+
+
+class AccountType(enum.StrEnum):
+    SYSTEM_ADMIN = "system_admin"
+    GRADED_ADMIN = "graded_admin"
+    USER = "user"
+    TEMPORARY = "temporary"
+    SERVICE = "service"
+
+
+class Node(Base):
+    """A node of the organisation tree (组织架构节点)."""
+
+    __tablename__ = "nodes"
+
+    id: Mapped[uuid_pk]
+    parent_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("nodes.id"))
+    path: Mapped[str] = mapped_column(PathString, unique=True)
+    level: Mapped[int] = mapped_column(Integer)
+    sort_order: Mapped[int] = mapped_column(Integer, default=0)
+    name: Mapped[str] = mapped_column(String(200))
+    short_name: Mapped[str] = mapped_column(String(100))
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    type: Mapped[str] = mapped_column(String(32))
+    is_unit: Mapped[bool] = mapped_column(Boolean, default=False)
+    hidden: Mapped[bool] = mapped_column(Boolean, default=False)
+    status: Mapped[NodeStatus] = mapped_column(
+        _enum(NodeStatus, "node_status"), default=NodeStatus.ACTIVE
+    )
+    external_id: Mapped[str | None] = mapped_column(String(255), index=True)
+    merged_into_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("nodes.id"))
+    abolished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[created_at]
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    __table_args__ = (
+        Index("ix_nodes_parent_sort", "parent_id", "sort_order"),
+        CheckConstraint("level >= 0", name="level_nonnegative"),
+    )
+    __mapper_args__ = {"version_id_col": version}
+
+
+class Person(Base):
+    """A real-name person record (人员), DOMAIN.md §2."""
+
+    __tablename__ = "persons"
+
+    id: Mapped[uuid_pk]
+    name: Mapped[str] = mapped_column(String(100))
+    name_pinyin: Mapped[str] = mapped_column(String(400), index=True)
+    name_initials: Mapped[str] = mapped_column(String(100), index=True)
+    gender: Mapped[Gender] = mapped_column(_enum(Gender, "gender"), default=Gender.UNSPECIFIED)
+    id_number_enc: Mapped[str | None] = mapped_column(Text)
+    id_number_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    mobile_enc: Mapped[str | None] = mapped_column(Text)
+    mobile_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    office_phone: Mapped[str | None] = mapped_column(String(40))
+    email: Mapped[str | None] = mapped_column(String(254))
+    staffing_type: Mapped[str | None] = mapped_column(String(32))  # 编制
+    rank: Mapped[str | None] = mapped_column(String(64))  # 职级
+    position: Mapped[str | None] = mapped_column(String(100))  # 职务
+    position_level: Mapped[str | None] = mapped_column(String(64))  # 职务层次
+    political_status: Mapped[str | None] = mapped_column(String(64))  # 政治面貌
+    leadership_division: Mapped[str | None] = mapped_column(Text)  # 领导分工
+    role: Mapped[str | None] = mapped_column(String(100))
+    visibility_class: Mapped[VisibilityClass] = mapped_column(
+        _enum(VisibilityClass, "visibility_class")
+    )
+    visibility_class_explicit: Mapped[bool] = mapped_column(Boolean, default=False)
+    not_searchable: Mapped[bool] = mapped_column(Boolean, default=False)
+    status: Mapped[PersonStatus] = mapped_column(
+        _enum(PersonStatus, "person_status"), default=PersonStatus.ACTIVE
+    )
+    deactivation_reason: Mapped[DeactivationReason | None] = mapped_column(
+        _enum(DeactivationReason, "deactivation_reason")
+    )
+    deactivated_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    external_id: Mapped[str | None] = mapped_column(String(255), index=True)
+    created_at: Mapped[created_at]
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+class Post(Base):
+    """A person's place in a node: primary post, concurrent post (兼任) or secondment (借调)."""
+
+    __tablename__ = "posts"
+
+    id: Mapped[uuid_pk]
+    person_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("persons.id"))
+    node_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("nodes.id"))
+    node_path: Mapped[str] = mapped_column(PathString)
+    kind: Mapped[PostKind] = mapped_column(_enum(PostKind, "post_kind"))
+    title: Mapped[str | None] = mapped_column(String(100))
+    sort_order: Mapped[int] = mapped_column(Integer, default=0)
+    start_date: Mapped[dt.date | None] = mapped_column(Date)
+    end_date: Mapped[dt.date | None] = mapped_column(Date)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    ended_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[created_at]
+
+    __table_args__ = (
+        Index(
+            "ix_posts_active_subtree",
+            "node_path",
+            "sort_order",
+            "person_id",
+            sqlite_where=text("active"),
+            postgresql_where=text("active"),
+        ),
+        Index(
+            "uq_posts_one_primary",
+            "person_id",
+            unique=True,
+            sqlite_where=text("active AND kind = 'primary'"),
+            postgresql_where=text("active AND kind = 'primary'"),
+        ),
+        Index("ix_posts_person", "person_id"),
+        Index("ix_posts_node", "node_id"),
+        CheckConstraint(
+            "kind != 'secondment' OR (start_date IS NOT NULL AND end_date IS NOT NULL)",
+            name="secondment_dates",
+        ),
+    )
+
+
+class Account(Base):
+    """A login account (账号): one per person, or a service account without a person."""
+
+    __tablename__ = "accounts"
+
+    id: Mapped[uuid_pk]
+    person_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("persons.id"), unique=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    status: Mapped[AccountStatus] = mapped_column(
+        _enum(AccountStatus, "account_status"), default=AccountStatus.ACTIVE
+    )
+    type: Mapped[AccountType] = mapped_column(_enum(AccountType, "account_type"))
+    expires_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    totp_secret_enc: Mapped[str | None] = mapped_column(Text)
+    password_changed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[created_at]
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    __table_args__ = (
+        CheckConstraint("type != 'temporary' OR expires_at IS NOT NULL", name="temporary_expiry"),
+    )
+    __mapper_args__ = {"version_id_col": version}
+
+
+class Tag(Base):
+    """A tag (标签) labelling people and nodes, owned by a node, shared with others."""
+
+    __tablename__ = "tags"
+
+    id: Mapped[uuid_pk]
+    name: Mapped[str] = mapped_column(String(100))
+    description: Mapped[str | None] = mapped_column(Text)
+    owner_node_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("nodes.id"))
+    external_id: Mapped[str | None] = mapped_column(String(255), index=True)
+    created_at: Mapped[created_at]
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    __table_args__ = (UniqueConstraint("owner_node_id", "name", name="uq_tags_owner_name"),)
+    __mapper_args__ = {"version_id_col": version}
+
+
+class TagMember(Base):
+    __tablename__ = "tag_members"
+
+    id: Mapped[uuid_pk]
+    tag_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tags.id"), index=True)
+    person_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("persons.id"), index=True)
+    node_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("nodes.id"), index=True)
+
+    __table_args__ = (
+        CheckConstraint(
+            "(person_id IS NULL) != (node_id IS NULL)", name="exactly_one_member"
+        ),
+        UniqueConstraint("tag_id", "person_id", "node_id", name="uq_tag_members_member"),
+    )
+
+
+class TagShare(Base):
+    __tablename__ = "tag_shares"
+
+    tag_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tags.id"), primary_key=True)
+    node_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("nodes.id"), primary_key=True)
+
+
+class AuditEvent(Base):
+    """One hash-chained audit record; ``seq`` orders the chain."""
+
+    __tablename__ = "audit_events"
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    actor: Mapped[str] = mapped_column(String(255))
+    on_behalf_of: Mapped[str | None] = mapped_column(String(255))
+    action: Mapped[str] = mapped_column(String(64), index=True)
+    target_type: Mapped[str | None] = mapped_column(String(32))
+    target_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    summary: Mapped[str] = mapped_column(Text)
+    source_ip: Mapped[str | None] = mapped_column(String(64))
+    request_id: Mapped[str | None] = mapped_column(String(64))
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+class SigningKey(Base):
+    """A token-signing key; the private part is encrypted with the data cipher."""
+
+    __tablename__ = "signing_keys"
+
+    kid: Mapped[str] = mapped_column(String(64), primary_key=True)
+    alg: Mapped[str] = mapped_column(String(16))
+    public_jwk: Mapped[str] = mapped_column(Text)
+    private_enc: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), default="active")
+    created_at: Mapped[created_at]
+    retired_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)

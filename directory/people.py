@@ -1,0 +1,296 @@
+"""Commands on people and their posts: the lifecycle of DOMAIN.md §2 (001 §8, 004 §二).
+
+add, update, transfer (调动), second (借调), add/end a concurrent post (兼任), remove from a
+node, deactivate (注销). Each checks first, writes, records its audit event; none commits.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from dataclasses import dataclass
+from dataclasses import fields
+
+from pypinyin import Style
+from pypinyin import lazy_pinyin
+from sqlalchemy import delete
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from directory import audit
+from directory import classes
+from directory import queries
+from directory import tree
+from directory.db import utcnow
+from directory.errors import conflict
+from directory.errors import invalid
+from directory.errors import not_found
+from directory.errors import precondition
+from directory.identifiers import normalise_id_number
+from directory.identifiers import normalise_mobile
+from directory.models import Account
+from directory.models import AccountStatus
+from directory.models import DeactivationReason
+from directory.models import Gender
+from directory.models import Person
+from directory.models import PersonStatus
+from directory.models import Post
+from directory.models import PostKind
+from directory.models import TagMember
+from directory.models import VisibilityClass
+from directory.settings import DirectorySettings
+
+STAFFING_TYPES = ("在编", "聘用", "外部临时")
+PLAIN_FIELDS = ("office_phone", "email", "rank", "position", "position_level",
+                "political_status", "leadership_division", "role", "external_id")
+
+
+@dataclass(frozen=True)
+class PersonData:
+    """Fields of a person (DOMAIN.md §2). ``None`` leaves a field unset."""
+
+    name: str | None = None
+    gender: str | None = None
+    id_number: str | None = None
+    mobile: str | None = None
+    office_phone: str | None = None
+    email: str | None = None
+    staffing_type: str | None = None
+    rank: str | None = None
+    position: str | None = None
+    position_level: str | None = None
+    political_status: str | None = None
+    leadership_division: str | None = None
+    role: str | None = None
+    visibility_class: str | None = None
+    not_searchable: bool | None = None
+    external_id: str | None = None
+
+
+@dataclass(frozen=True)
+class PostSpec:
+    node_id: uuid.UUID
+    title: str | None = None
+    sort_order: int = 0
+
+
+def get_person(session: Session, person_id: uuid.UUID, *, active: bool = True) -> Person:
+    person = session.get(Person, person_id)
+    if person is None:
+        raise not_found("directory.person.not_found", "no such person", "person_id")
+    if active and person.status != PersonStatus.ACTIVE:
+        raise precondition("directory.person.deactivated", "the person is deactivated",
+                           "person_id")
+    return person
+
+
+def _set_name(person: Person, name: str | None) -> None:
+    text = (name or "").strip()
+    if not text or len(text) > 100:
+        raise invalid("directory.person.name", "name is required (at most 100 chars)", "name")
+    person.name = text
+    person.name_pinyin = "".join(lazy_pinyin(text)).lower()
+    person.name_initials = "".join(lazy_pinyin(text, style=Style.FIRST_LETTER)).lower()
+
+
+def _set_sensitive(session: Session, settings: DirectorySettings, person: Person,
+                   column: str, value: str) -> None:
+    normal = normalise_mobile(value) if column == "mobile" else normalise_id_number(value)
+    digest = settings.cipher.lookup_hash(normal, column)
+    owner = queries.person_by_lookup_hash(session, column, digest)
+    if owner is not None and owner.id != person.id:
+        raise conflict(f"directory.person.{column}_taken", f"{column} belongs to another person",
+                       column)
+    setattr(person, f"{column}_enc", settings.cipher.encrypt(normal, f"persons.{column}"))
+    setattr(person, f"{column}_hash", digest)
+
+
+def _apply(session: Session, settings: DirectorySettings, person: Person,
+           data: PersonData) -> dict[str, object]:
+    """Validate and apply the non-None fields of ``data``; returns the changes (scrubbed)."""
+    changed: dict[str, object] = {}
+    for f in fields(data):
+        value = getattr(data, f.name)
+        if value is None:
+            continue
+        if f.name == "name":
+            _set_name(person, value)
+        elif f.name in ("mobile", "id_number"):
+            _set_sensitive(session, settings, person, f.name, value)
+        elif f.name == "gender":
+            if value not in {g.value for g in Gender}:
+                raise invalid("directory.person.gender", "gender is male, female or unspecified",
+                              "gender")
+            person.gender = Gender(value)
+        elif f.name == "staffing_type":
+            if value not in STAFFING_TYPES:
+                raise invalid("directory.person.staffing_type",
+                              f"staffing type is one of {', '.join(STAFFING_TYPES)}",
+                              "staffing_type")
+            person.staffing_type = value
+        elif f.name == "visibility_class":
+            if value not in {c.value for c in VisibilityClass}:
+                raise invalid("directory.person.visibility_class", "class is Q1, Q2, Q3 or Q4",
+                              "visibility_class")
+            person.visibility_class = VisibilityClass(value)
+            person.visibility_class_explicit = True
+        elif f.name == "not_searchable":
+            person.not_searchable = bool(value)
+        else:
+            setattr(person, f.name, value.strip() if isinstance(value, str) else value)
+        changed[f.name] = value
+    return changed
+
+
+def _new_post(session: Session, person: Person, kind: PostKind, spec: PostSpec,
+              start: dt.date | None = None, end: dt.date | None = None) -> Post:
+    node = tree.get_active(session, spec.node_id)
+    post = Post(person_id=person.id, node_id=node.id, node_path=node.path, kind=kind,
+                title=spec.title, sort_order=spec.sort_order, start_date=start, end_date=end)
+    session.add(post)
+    session.flush()
+    return post
+
+
+def add(session: Session, settings: DirectorySettings, ctx: audit.Context, data: PersonData,
+        primary: PostSpec | None = None) -> Person:
+    """Add a person (新增), with their primary post when given."""
+    person = Person(id=uuid.uuid4(), visibility_class=VisibilityClass.Q3)
+    changed = _apply(session, settings, person, data)
+    if data.name is None:
+        raise invalid("directory.person.name", "name is required", "name")
+    session.add(person)
+    session.flush()
+    if primary is not None:
+        node = tree.get_active(session, primary.node_id)
+        _new_post(session, person, PostKind.PRIMARY, primary)
+        if not person.visibility_class_explicit:
+            person.visibility_class = classes.class_for_node(session, node)
+    session.flush()
+    audit.record(session, "person.added", ctx, target_type="person", target_id=person.id,
+                 summary={"fields": sorted(changed), "primary_node": primary and primary.node_id,
+                          "visibility_class": person.visibility_class.value})
+    return person
+
+
+def update(session: Session, settings: DirectorySettings, ctx: audit.Context,
+           person_id: uuid.UUID, data: PersonData) -> Person:
+    """Modify a person's fields (修改)."""
+    person = get_person(session, person_id)
+    changed = _apply(session, settings, person, data)
+    session.flush()
+    audit.record(session, "person.updated", ctx, target_type="person", target_id=person.id,
+                 summary={"changed": changed})
+    return person
+
+
+def transfer(session: Session, ctx: audit.Context, person_id: uuid.UUID,
+             to: PostSpec) -> Post:
+    """Transfer (调动): the primary post moves to another node; the old one is ended."""
+    person = get_person(session, person_id)
+    node = tree.get_active(session, to.node_id)
+    old = queries.primary_post(session, person.id)
+    if old is not None:
+        old.active, old.ended_at = False, utcnow()
+        session.flush()
+    post = _new_post(session, person, PostKind.PRIMARY, to)
+    if not person.visibility_class_explicit:
+        person.visibility_class = classes.class_for_node(session, node)
+    session.flush()
+    audit.record(session, "person.transferred", ctx, target_type="person", target_id=person.id,
+                 summary={"from_node": old and old.node_id, "to_node": node.id,
+                          "title": to.title})
+    return post
+
+
+def second(session: Session, ctx: audit.Context, person_id: uuid.UUID, to: PostSpec,
+           start: dt.date, end: dt.date) -> Post:
+    """Second (借调) a person to a node from ``start`` to ``end``."""
+    person = get_person(session, person_id)
+    if end < start:
+        raise invalid("directory.post.dates", "a secondment ends after it starts", "end_date")
+    post = _new_post(session, person, PostKind.SECONDMENT, to, start, end)
+    audit.record(session, "person.seconded", ctx, target_type="person", target_id=person.id,
+                 summary={"node": to.node_id, "start": start, "end": end, "title": to.title})
+    return post
+
+
+def add_concurrent(session: Session, ctx: audit.Context, person_id: uuid.UUID,
+                   at: PostSpec) -> Post:
+    """Add a concurrent post (兼任)."""
+    person = get_person(session, person_id)
+    for existing in queries.active_posts(session, person.id):
+        if existing.node_id == at.node_id:
+            raise conflict("directory.post.duplicate", "the person already has a post there",
+                           "node_id")
+    post = _new_post(session, person, PostKind.CONCURRENT, at)
+    audit.record(session, "post.added", ctx, target_type="person", target_id=person.id,
+                 summary={"node": at.node_id, "kind": "concurrent", "title": at.title})
+    return post
+
+
+def end_post(session: Session, ctx: audit.Context, post_id: uuid.UUID) -> Post:
+    """End a concurrent post or a secondment; a primary post ends by transfer or removal."""
+    post = session.get(Post, post_id)
+    if post is None or not post.active:
+        raise not_found("directory.post.not_found", "no such active post", "post_id")
+    if post.kind == PostKind.PRIMARY:
+        raise precondition("directory.post.primary", "end a primary post by transfer or removal",
+                           "post_id")
+    post.active, post.ended_at = False, utcnow()
+    session.flush()
+    audit.record(session, "post.ended", ctx, target_type="person", target_id=post.person_id,
+                 summary={"node": post.node_id, "kind": post.kind.value})
+    return post
+
+
+def remove_from_node(session: Session, ctx: audit.Context, person_id: uuid.UUID,
+                     node_id: uuid.UUID) -> int:
+    """Remove a person from a node (移除): every active post of theirs there ends."""
+    person = get_person(session, person_id)
+    posts = [p for p in queries.active_posts(session, person.id) if p.node_id == node_id]
+    if not posts:
+        raise not_found("directory.post.not_found", "the person has no post in that node",
+                        "node_id")
+    for post in posts:
+        post.active, post.ended_at = False, utcnow()
+    session.flush()
+    audit.record(session, "person.removed", ctx, target_type="person", target_id=person.id,
+                 summary={"node": node_id, "posts": len(posts)})
+    return len(posts)
+
+
+def deactivate(session: Session, ctx: audit.Context, person_id: uuid.UUID,
+               reason: str, note: str | None = None) -> Person:
+    """Deactivate (注销): login ends, posts end, tags drop the person; the record stays."""
+    person = get_person(session, person_id)
+    if reason not in {r.value for r in DeactivationReason}:
+        raise invalid("directory.person.deactivation_reason",
+                      "reason is one of " + ", ".join(r.value for r in DeactivationReason),
+                      "reason")
+    now = utcnow()
+    person.status, person.deactivation_reason, person.deactivated_at = (
+        PersonStatus.DEACTIVATED, DeactivationReason(reason), now)
+    for post in queries.active_posts(session, person.id):
+        post.active, post.ended_at = False, now
+    account = session.scalar(select(Account).where(Account.person_id == person.id))
+    if account is not None:
+        account.status = AccountStatus.DEACTIVATED
+    session.execute(delete(TagMember).where(TagMember.person_id == person.id))
+    session.flush()
+    audit.record(session, "person.deactivated", ctx, target_type="person", target_id=person.id,
+                 summary={"reason": reason, "note": note})
+    return person
+
+
+def reveal(session: Session, settings: DirectorySettings, person: Person, column: str) -> str | None:
+    """Decrypt a sensitive field for a caller that has already been authorised."""
+    token = getattr(person, f"{column}_enc")
+    return None if token is None else settings.cipher.decrypt(token, f"persons.{column}")
+
+
+def find_by_mobile(session: Session, settings: DirectorySettings, mobile: str) -> Person | None:
+    """Exact lookup through the keyed hash: the mobile itself is never compared in SQL."""
+    normal = normalise_mobile(mobile)
+    return queries.person_by_lookup_hash(
+        session, "mobile", settings.cipher.lookup_hash(normal, "mobile"))

@@ -1,0 +1,124 @@
+"""The one composition root: ``create_app`` reads settings, builds the engine and
+registers the blueprints. Domain code receives settings and a session as arguments."""
+
+from __future__ import annotations
+
+import logging
+import re
+import uuid
+from dataclasses import dataclass
+
+from flask import Flask
+from flask import Response
+from flask import g
+from flask import jsonify
+from flask import request
+from sqlalchemy import text
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
+from sqlalchemy.orm import sessionmaker
+from werkzeug.exceptions import HTTPException
+
+from directory.db import make_engine
+from directory.db import make_sessionmaker
+from directory.errors import DomainError
+from directory.errors import ErrorKind
+from directory.settings import DirectorySettings
+from idp import config
+from idp import logs
+
+log = logging.getLogger("idp")
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
+STATUS_OF_KIND = {
+    ErrorKind.INVALID: 400,
+    ErrorKind.UNAUTHENTICATED: 401,
+    ErrorKind.FORBIDDEN: 403,
+    ErrorKind.NOT_FOUND: 404,
+    ErrorKind.CONFLICT: 409,
+    ErrorKind.PRECONDITION: 412,
+}
+
+
+@dataclass(frozen=True)
+class Runtime:
+    """What views need, built once: settings, engine, session factory."""
+
+    settings: config.Settings
+    directory: DirectorySettings
+    engine: Engine
+    sessions: sessionmaker[Session]
+
+
+def runtime(app: Flask) -> Runtime:
+    return app.extensions["idp"]
+
+
+def create_app(settings: config.Settings | None = None) -> Flask:
+    settings = config.validate(settings) if settings is not None else config.load()
+    logs.configure(settings.log_level)
+    app = Flask(__name__)
+    app.config.update(SECRET_KEY=settings.secret_key, TESTING=settings.testing,
+                      JSON_AS_ASCII=False)
+    engine = make_engine(settings.database_url)
+    app.extensions["idp"] = Runtime(settings, settings.directory(), engine,
+                                    make_sessionmaker(engine))
+    _register_request_ids(app)
+    _register_errors(app)
+    _register_health(app)
+    return app
+
+
+def _register_request_ids(app: Flask) -> None:
+    @app.before_request
+    def assign_request_id() -> None:
+        given = request.headers.get("X-Request-ID", "")
+        g.request_id = given if _REQUEST_ID.match(given) else uuid.uuid4().hex
+
+    @app.after_request
+    def echo_request_id(response: Response) -> Response:
+        response.headers["X-Request-ID"] = g.get("request_id", "")
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        return response
+
+
+def _error(status: int, code: str, message: str, field: str | None = None) -> Response:
+    body = {"error": code, "message": message, "request_id": g.get("request_id")}
+    if field:
+        body["field"] = field
+    response = jsonify(body)
+    response.status_code = status
+    return response
+
+
+def _register_errors(app: Flask) -> None:
+    @app.errorhandler(DomainError)
+    def domain_error(exc: DomainError) -> Response:
+        return _error(STATUS_OF_KIND[exc.kind], exc.code, exc.message, exc.field)
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException) -> Response:
+        name = (exc.name or "error").lower().replace(" ", "_")
+        return _error(exc.code or 500, name, exc.description or "")
+
+    @app.errorhandler(Exception)
+    def unexpected(exc: Exception) -> Response:
+        log.exception("unhandled error", extra={"request_id": g.get("request_id")})
+        return _error(500, "server_error", "internal error")
+
+
+def _register_health(app: Flask) -> None:
+    @app.get("/healthz")
+    def healthz() -> Response:
+        """The process is up."""
+        return jsonify(status="ok")
+
+    @app.get("/readyz")
+    def readyz() -> Response | tuple[Response, int]:
+        """The database answers; else 503 so a load balancer stops sending traffic."""
+        try:
+            with runtime(app).engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+        except Exception:  # noqa: BLE001 - any failure means not ready
+            log.warning("readiness check failed", extra={"request_id": g.get("request_id")})
+            return _error(503, "not_ready", "database unreachable"), 503
+        return jsonify(status="ready")
