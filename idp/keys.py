@@ -1,12 +1,13 @@
-"""Token-signing keys: generated here, stored by ``idp.store`` with the private part
-encrypted by the data cipher. ES256 (P-256) by default."""
+"""Token-signing keys: generated here (joserfc, authlib's JOSE library), stored by
+``idp.store`` with the private part encrypted by the data cipher. ES256 by default."""
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
 
-from authlib.jose import JsonWebKey
+from joserfc.jwk import ECKey
+from joserfc.jwk import RSAKey
 
 
 @dataclass(frozen=True)
@@ -18,14 +19,15 @@ class GeneratedKey:
 
 
 def generate(alg: str = "ES256") -> GeneratedKey:
+    key: ECKey | RSAKey
     if alg == "ES256":
-        key = JsonWebKey.generate_key("EC", "P-256", is_private=True)
+        key = ECKey.generate_key("P-256")
     elif alg == "RS256":
-        key = JsonWebKey.generate_key("RSA", 2048, is_private=True)
+        key = RSAKey.generate_key(2048)
     else:
         raise ValueError(f"unsupported signing algorithm {alg}")
     kid = key.thumbprint()
-    public = key.as_dict(is_private=False)
+    public = dict(key.as_dict(private=False))
     public.update({"kid": kid, "alg": alg, "use": "sig"})
-    pem = key.as_pem(is_private=True).decode("ascii")
+    pem = key.as_pem(private=True).decode("ascii")
     return GeneratedKey(kid=kid, alg=alg, public_jwk=json.dumps(public), private_pem=pem)

@@ -1,0 +1,216 @@
+"""The ``idp`` command line (click): init, serve, admin create, demo, generate, audit verify."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import click
+import pyotp
+import segno
+from sqlalchemy import func
+from sqlalchemy import select
+
+from directory import accounts
+from directory import audit
+from directory.db import make_engine
+from directory.db import make_sessionmaker
+from directory.errors import DomainError
+from directory.migrate import upgrade
+from directory.models import Node
+from idp import config
+from idp import store
+
+
+def _settings() -> config.Settings:
+    try:
+        return config.load()
+    except config.ConfigError as exc:
+        raise click.ClickException(f"configuration refused: {exc}") from exc
+
+
+def _sessions(settings: config.Settings):  # type: ignore[no-untyped-def]
+    return make_sessionmaker(make_engine(settings.database_url))
+
+
+@click.group()
+def main() -> None:
+    """Unified identity and directory server (统一用户体系)."""
+
+
+@main.command()
+def init() -> None:
+    """Create the configuration (first run), migrate the database, create signing keys.
+
+    Idempotent: run it after every upgrade.
+    """
+    path = Path(os.environ.get("IDP_CONFIG", config.DEFAULT_CONFIG_PATH))
+    if not path.exists() and "IDP_SECRET_KEY" not in os.environ:
+        config.write_new_config(path)
+        click.echo(f"wrote {path} with fresh random secrets (mode 600)")
+    settings = _settings()
+    engine = make_engine(settings.database_url)
+    upgrade(engine)
+    with make_sessionmaker(engine).begin() as session:
+        new = store.ensure_signing_keys(session, settings.directory().cipher,
+                                        audit.Context(actor="cli:init"))
+    click.echo(f"database ready at {engine.url.render_as_string(hide_password=True)}; "
+               f"{len(new)} new signing key(s)")
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--workers", default=2, show_default=True, type=int,
+              help="gunicorn worker processes")
+@click.option("--debug", is_flag=True, help="werkzeug's development server (never in production)")
+def serve(host: str, port: int, workers: int, debug: bool) -> None:
+    """Serve the HTTP API."""
+    from idp.app import create_app
+    from idp.serve import run_gunicorn
+
+    settings = _settings()
+    if debug:
+        create_app(settings).run(host=host, port=port, debug=True, use_reloader=False)
+        return
+    if workers < 1:
+        raise click.BadParameter("at least one worker (or --debug)", param_hint="--workers")
+    run_gunicorn(settings, host, port, workers)
+
+
+@main.group()
+def admin() -> None:
+    """Administrator accounts."""
+
+
+def _print_totp(username: str, secret: str, issuer: str) -> None:
+    uri = pyotp.TOTP(secret).provisioning_uri(name=username, issuer_name=issuer)
+    click.echo(f"  TOTP secret: {secret}")
+    click.echo(f"  otpauth URI: {uri}")
+    segno.make(uri, error="m").terminal(compact=True)
+
+
+@admin.command("create")
+@click.option("--username", required=True)
+@click.option("--password-stdin", is_flag=True, required=True,
+              help="read the password from standard input (never from the command line)")
+@click.option("--type", "account_type", default="system_admin", show_default=True,
+              type=click.Choice(["system_admin", "graded_admin"]))
+def admin_create(username: str, password_stdin: bool, account_type: str) -> None:
+    """Create an administrator account with a TOTP secret."""
+    password = sys.stdin.readline().rstrip("\r\n")
+    settings = _settings()
+    dsettings = settings.directory()
+    secret = pyotp.random_base32()
+    try:
+        with _sessions(settings).begin() as session:
+            account = accounts.create(session, dsettings, audit.Context(actor="cli:admin"),
+                                      username=username, account_type=account_type,
+                                      password=password, must_change_password=False)
+            accounts.set_totp_secret(session, dsettings, audit.Context(actor="cli:admin"),
+                                     account.id, secret)
+    except DomainError as exc:
+        raise click.ClickException(f"{exc.code} ({exc.field}): {exc.message}") from exc
+    click.echo(f"created {account_type} {username!r}; enrol this TOTP secret now:")
+    _print_totp(username, secret, "统一用户体系")
+
+
+def _demo_logins_path() -> Path:
+    return Path(os.environ.get("IDP_CONFIG", config.DEFAULT_CONFIG_PATH)).parent / "demo-logins.txt"
+
+
+def _show_logins(text: str) -> None:
+    """Print the demo logins and draw the admin's TOTP enrolment QR code."""
+    click.echo(text)
+    for line in text.splitlines():
+        if line.strip().startswith("otpauth URI:"):
+            segno.make(line.split(":", 1)[1].strip(), error="m").terminal(compact=True)
+
+
+@main.command()
+@click.option("--if-empty", is_flag=True, help="do nothing when the tree already has a root")
+@click.option("--seed", default=2026, show_default=True, type=int)
+def demo(if_empty: bool, seed: int) -> None:
+    """Load the Qingpu demo jurisdiction (~2,000 people) and print demo logins.
+
+    The logins are also kept in var/demo-logins.txt (mode 600, demo data only) so that
+    later `make run`s can print them again.
+    """
+    from idp.demo import build
+
+    settings = _settings()
+    sessions = _sessions(settings)
+    saved = _demo_logins_path()
+    with sessions() as session:
+        if session.scalar(select(func.count()).select_from(Node)):
+            if not if_empty:
+                raise click.ClickException("the directory is not empty; demo needs an empty one")
+            click.echo("the directory is not empty: demo data not loaded again")
+            if saved.exists():
+                _show_logins(saved.read_text(encoding="utf-8"))
+            return
+    with sessions.begin() as session:
+        result = build(session, settings.directory(), seed)
+    uri = pyotp.TOTP(result.admin_totp_secret).provisioning_uri(
+        name=result.admin_username, issuer_name="统一用户体系 demo")
+    lines = [f"demo jurisdiction: {result.nodes} nodes, {result.people} people",
+             f"system administrator: {result.admin_username} / {result.admin_password}",
+             f"  TOTP secret: {result.admin_totp_secret}", f"  otpauth URI: {uri}",
+             f"demo users (password {result.user_password}):"]
+    lines += [f"  {cls}  {username:8}  {label}"
+              for cls, rows in result.samples.items() for username, label in rows]
+    text = "\n".join(lines) + "\n"
+    saved.parent.mkdir(parents=True, exist_ok=True)
+    if saved.exists():
+        saved.unlink()
+    fd = os.open(saved, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(text)
+    _show_logins(text)
+
+
+@main.command()
+@click.option("--people", "n_people", required=True, type=click.IntRange(1))
+@click.option("--nodes", "n_nodes", required=True, type=click.IntRange(12))
+@click.option("--seed", default=1, show_default=True, type=int)
+def generate(n_people: int, n_nodes: int, seed: int) -> None:
+    """Generate a synthetic jurisdiction for benchmarks (empty database only)."""
+    from tqdm import tqdm
+
+    from idp.generate import generate as run
+
+    settings = _settings()
+    engine = make_engine(settings.database_url)
+    upgrade(engine)
+    with tqdm(total=n_people + n_nodes, unit="row", unit_scale=True) as bar:
+        try:
+            result = run(engine, settings.directory(), people=n_people, nodes=n_nodes,
+                         seed=seed, progress=bar.update)
+        except ValueError as exc:
+            raise click.ClickException(str(exc)) from exc
+    click.echo(", ".join(f"{k}: {v}" for k, v in result.items()))
+
+
+@main.group("audit")
+def audit_group() -> None:
+    """The audit log."""
+
+
+@audit_group.command("verify")
+def audit_verify() -> None:
+    """Check the hash chain; name every edited, inserted or deleted record."""
+    settings = _settings()
+    with _sessions(settings)() as session:
+        findings = [str(f) for f in audit.verify(session)]
+        seq, digest = audit.head(session)
+    for line in findings:
+        click.echo(line)
+    if findings:
+        click.echo(f"audit chain BROKEN: {len(findings)} finding(s)", err=True)
+        sys.exit(1)
+    click.echo(f"audit chain intact: {seq} records, head {digest}")
+
+
+if __name__ == "__main__":
+    main()

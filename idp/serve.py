@@ -1,0 +1,31 @@
+"""gunicorn as a library: ``idp serve`` runs the app under N worker processes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gunicorn.app.base import BaseApplication
+
+from idp import config
+
+
+class _Server(BaseApplication):  # type: ignore[misc]
+    def __init__(self, settings: config.Settings, options: dict[str, Any]) -> None:
+        self.settings, self.options = settings, options
+        super().__init__()
+
+    def load_config(self) -> None:
+        for key, value in self.options.items():
+            self.cfg.set(key, value)
+
+    def load(self) -> Any:
+        from idp.app import create_app
+
+        return create_app(self.settings)
+
+
+def run_gunicorn(settings: config.Settings, host: str, port: int, workers: int) -> None:
+    options = {"bind": f"{host}:{port}", "workers": workers, "accesslog": "-",
+               "access_log_format": '%(h)s "%(r)s" %(s)s %(b)s %(L)ss rid=%({x-request-id}o)s',
+               "timeout": 60}
+    _Server(settings, options).run()
