@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
@@ -11,6 +13,9 @@ import pyotp
 import segno
 from sqlalchemy import func
 from sqlalchemy import select
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
+from sqlalchemy.orm import sessionmaker
 
 from directory import accounts
 from directory import audit
@@ -30,8 +35,19 @@ def _settings() -> config.Settings:
         raise click.ClickException(f"configuration refused: {exc}") from exc
 
 
-def _sessions(settings: config.Settings):  # type: ignore[no-untyped-def]
-    return make_sessionmaker(make_engine(settings.database_url))
+@contextmanager
+def _engine(settings: config.Settings) -> Iterator[Engine]:
+    engine = make_engine(settings.database_url)
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+
+
+@contextmanager
+def _sessions(settings: config.Settings) -> Iterator[sessionmaker[Session]]:
+    with _engine(settings) as engine:
+        yield make_sessionmaker(engine)
 
 
 @click.group()
@@ -50,13 +66,13 @@ def init() -> None:
         config.write_new_config(path)
         click.echo(f"wrote {path} with fresh random secrets (mode 600)")
     settings = _settings()
-    engine = make_engine(settings.database_url)
-    upgrade(engine)
-    with make_sessionmaker(engine).begin() as session:
-        new = store.ensure_signing_keys(session, settings.directory().cipher,
-                                        audit.Context(actor="cli:init"))
-    click.echo(f"database ready at {engine.url.render_as_string(hide_password=True)}; "
-               f"{len(new)} new signing key(s)")
+    with _engine(settings) as engine:
+        upgrade(engine)
+        with make_sessionmaker(engine).begin() as session:
+            new = store.ensure_signing_keys(session, settings.directory().cipher,
+                                            audit.Context(actor="cli:init"))
+        where = engine.url.render_as_string(hide_password=True)
+    click.echo(f"database ready at {where}; {len(new)} new signing key(s)")
 
 
 @main.command()
@@ -104,7 +120,7 @@ def admin_create(username: str, password_stdin: bool, account_type: str) -> None
     dsettings = settings.directory()
     secret = pyotp.random_base32()
     try:
-        with _sessions(settings).begin() as session:
+        with _sessions(settings) as sessions, sessions.begin() as session:
             account = accounts.create(session, dsettings, audit.Context(actor="cli:admin"),
                                       username=username, account_type=account_type,
                                       password=password, must_change_password=False)
@@ -140,18 +156,19 @@ def demo(if_empty: bool, seed: int) -> None:
     from idp.demo import build
 
     settings = _settings()
-    sessions = _sessions(settings)
     saved = _demo_logins_path()
-    with sessions() as session:
-        if session.scalar(select(func.count()).select_from(Node)):
+    with _sessions(settings) as sessions:
+        with sessions() as session:
+            empty = not session.scalar(select(func.count()).select_from(Node))
+        if not empty:
             if not if_empty:
                 raise click.ClickException("the directory is not empty; demo needs an empty one")
             click.echo("the directory is not empty: demo data not loaded again")
             if saved.exists():
                 _show_logins(saved.read_text(encoding="utf-8"))
             return
-    with sessions.begin() as session:
-        result = build(session, settings.directory(), seed)
+        with sessions.begin() as session:
+            result = build(session, settings.directory(), seed)
     uri = pyotp.TOTP(result.admin_totp_secret).provisioning_uri(
         name=result.admin_username, issuer_name="统一用户体系 demo")
     lines = [f"demo jurisdiction: {result.nodes} nodes, {result.people} people",
@@ -181,14 +198,14 @@ def generate(n_people: int, n_nodes: int, seed: int) -> None:
     from idp.generate import generate as run
 
     settings = _settings()
-    engine = make_engine(settings.database_url)
-    upgrade(engine)
-    with tqdm(total=n_people + n_nodes, unit="row", unit_scale=True) as bar:
-        try:
-            result = run(engine, settings.directory(), people=n_people, nodes=n_nodes,
-                         seed=seed, progress=bar.update)
-        except ValueError as exc:
-            raise click.ClickException(str(exc)) from exc
+    with _engine(settings) as engine:
+        upgrade(engine)
+        with tqdm(total=n_people + n_nodes, unit="row", unit_scale=True) as bar:
+            try:
+                result = run(engine, settings.directory(), people=n_people, nodes=n_nodes,
+                             seed=seed, progress=bar.update)
+            except ValueError as exc:
+                raise click.ClickException(str(exc)) from exc
     click.echo(", ".join(f"{k}: {v}" for k, v in result.items()))
 
 
@@ -201,7 +218,7 @@ def audit_group() -> None:
 def audit_verify() -> None:
     """Check the hash chain; name every edited, inserted or deleted record."""
     settings = _settings()
-    with _sessions(settings)() as session:
+    with _sessions(settings) as sessions, sessions() as session:
         findings = [str(f) for f in audit.verify(session)]
         seq, digest = audit.head(session)
     for line in findings:

@@ -29,6 +29,8 @@ def configure(level: str) -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter())
     root = logging.getLogger()
-    root.handlers[:] = [handler]
+    # Replace our own handler on repeated create_app calls; leave others (pytest's) alone.
+    root.handlers[:] = [h for h in root.handlers if not isinstance(h.formatter, JsonFormatter)]
+    root.addHandler(handler)
     root.setLevel(level)
     logging.getLogger("authlib").setLevel(max(logging.INFO, logging.getLevelName(level)))

@@ -1,7 +1,7 @@
 """directory core
 
 Revision ID: 0001
-Revises: 
+Revises: (none)
 Create Date: 2026-11-23 10:47:05.336032
 """
 
