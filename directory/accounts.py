@@ -171,3 +171,17 @@ def usable(account: Account, now: dt.datetime | None = None) -> bool:
     if account.status != AccountStatus.ACTIVE:
         return False
     return account.expires_at is None or account.expires_at > now
+
+
+def expire_overdue(session: Session, ctx: audit.Context, now: dt.datetime | None = None) -> int:
+    """Mark active accounts past their expiry as expired (one audit record each)."""
+    now = now or utcnow()
+    overdue = session.scalars(select(Account).where(
+        Account.status == AccountStatus.ACTIVE, Account.expires_at.is_not(None),
+        Account.expires_at <= now)).all()
+    for account in overdue:
+        account.status = AccountStatus.EXPIRED
+        session.flush()
+        audit.record(session, "account.expired", ctx, target_type="account",
+                     target_id=account.id, summary={"expires_at": account.expires_at})
+    return len(overdue)
