@@ -31,6 +31,7 @@ run: install
 lint: install-test
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
+	$(BIN)/mypy
 
 # SQLite always; PostgreSQL too when IDP_TEST_DATABASE_URL is set (.ci/run sets it).
 test: install-test lint

@@ -12,8 +12,11 @@ import uuid
 from pathlib import Path
 from typing import Annotated
 from typing import Any
+from typing import cast
 
+from sqlalchemy import CursorResult
 from sqlalchemy import DateTime
+from sqlalchemy import Result
 from sqlalchemy import MetaData
 from sqlalchemy import String
 from sqlalchemy import TypeDecorator
@@ -100,6 +103,11 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         return engine
     kwargs.setdefault("pool_pre_ping", True)
     return create_engine(url, **kwargs)
+
+
+def rowcount(result: Result[Any]) -> int:
+    """Rows matched by an UPDATE or DELETE (the result of a DML statement is a cursor)."""
+    return cast(CursorResult[Any], result).rowcount
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import ColumnElement
 from sqlalchemy import and_
@@ -25,9 +26,9 @@ from directory.models import Post
 _PATH_CEILING = "~"
 
 
-def path_in_subtree(column: ColumnElement[str] | object, prefix: str) -> ColumnElement[bool]:
+def path_in_subtree(column: Any, prefix: str) -> ColumnElement[bool]:
     """``column`` lies in the subtree whose root has path ``prefix`` (root included)."""
-    return and_(column >= prefix, column < prefix + _PATH_CEILING)  # type: ignore[operator]
+    return and_(column >= prefix, column < prefix + _PATH_CEILING)
 
 
 def ancestor_paths(path: str) -> list[str]:

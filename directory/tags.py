@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from directory import audit
 from directory import tree
+from directory.db import rowcount
 from directory.errors import conflict
 from directory.errors import invalid
 from directory.errors import not_found
@@ -40,7 +41,7 @@ def create(session: Session, ctx: audit.Context, *, name: str, owner_node_id: uu
               external_id=external_id)
     session.add(tag)
     session.flush()
-    for node_id in shared_with or []:
+    for node_id in dict.fromkeys(shared_with or []):
         tree.get_active(session, node_id, "shared_with")
         session.add(TagShare(tag_id=tag.id, node_id=node_id))
     session.flush()
@@ -75,9 +76,11 @@ def add_member(session: Session, ctx: audit.Context, tag_id: uuid.UUID, *,
 def remove_member(session: Session, ctx: audit.Context, tag_id: uuid.UUID, *,
                   person_id: uuid.UUID | None = None, node_id: uuid.UUID | None = None) -> None:
     tag = get_tag(session, tag_id)
+    if (person_id is None) == (node_id is None):
+        raise invalid("directory.tag.member", "a member is one person or one node", "member")
     column = TagMember.person_id if person_id is not None else TagMember.node_id
-    removed = session.execute(delete(TagMember).where(
-        TagMember.tag_id == tag.id, column == (person_id or node_id))).rowcount
+    removed = rowcount(session.execute(delete(TagMember).where(
+        TagMember.tag_id == tag.id, column == (person_id or node_id))))
     if not removed:
         raise not_found("directory.tag.not_member", "not a member", "member")
     audit.record(session, "tag.member_removed", ctx, target_type="tag", target_id=tag.id,

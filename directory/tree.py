@@ -10,6 +10,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
+from sqlalchemy import delete
 from sqlalchemy import func
 from sqlalchemy import literal
 from sqlalchemy import select
@@ -19,6 +20,7 @@ from sqlalchemy.orm import Session
 from directory import audit
 from directory import classes
 from directory import queries
+from directory.db import rowcount
 from directory.db import utcnow
 from directory.errors import conflict
 from directory.errors import invalid
@@ -187,11 +189,17 @@ def _move_content(session: Session, ctx: audit.Context, source: Node, target: No
         .order_by(Node.sort_order)))
     for child_id in child_ids:
         move(session, ctx, child_id, target.id)
-    moved_posts = session.execute(
+    moved_posts = rowcount(session.execute(
         update(Post).where(Post.node_id == source.id, Post.active.is_(True))
         .values(node_id=target.id, node_path=target.path)
         .execution_options(synchronize_session=False)
-    ).rowcount
+    ))
+    session.execute(  # a tag that already has the target keeps one membership, not two
+        delete(TagMember).where(
+            TagMember.node_id == source.id,
+            TagMember.tag_id.in_(select(TagMember.tag_id).where(TagMember.node_id == target.id)))
+        .execution_options(synchronize_session=False)
+    )
     session.execute(
         update(TagMember).where(TagMember.node_id == source.id).values(node_id=target.id)
         .execution_options(synchronize_session=False)

@@ -9,7 +9,7 @@ from gunicorn.app.base import BaseApplication
 from idp import config
 
 
-class _Server(BaseApplication):  # type: ignore[misc]
+class _Server(BaseApplication):
     def __init__(self, settings: config.Settings, options: dict[str, Any]) -> None:
         self.settings, self.options = settings, options
         super().__init__()
