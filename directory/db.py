@@ -16,8 +16,8 @@ from typing import cast
 
 from sqlalchemy import CursorResult
 from sqlalchemy import DateTime
-from sqlalchemy import Result
 from sqlalchemy import MetaData
+from sqlalchemy import Result
 from sqlalchemy import String
 from sqlalchemy import TypeDecorator
 from sqlalchemy import create_engine

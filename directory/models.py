@@ -320,3 +320,76 @@ class SigningKey(Base):
     status: Mapped[str] = mapped_column(String(16), default="active")
     created_at: Mapped[created_at]
     retired_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+
+class VisibilityRule(Base):
+    """One cell of the visibility matrix (001 组织人员规范 §10): for viewers of
+    ``viewer_class`` looking at ``target_class``, the mode. ``scope_node_id`` NULL is the
+    deployment matrix; otherwise an override for viewers whose primary post lies under it."""
+
+    __tablename__ = "visibility_rules"
+
+    id: Mapped[uuid_pk]
+    scope_node_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("nodes.id"), index=True)
+    viewer_class: Mapped[VisibilityClass] = mapped_column(
+        _enum(VisibilityClass, "rule_viewer_class"))
+    target_class: Mapped[VisibilityClass] = mapped_column(
+        _enum(VisibilityClass, "rule_target_class"))
+    mode: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[created_at]
+
+    __table_args__ = (CheckConstraint("mode IN ('direct', 'searchable', 'none')",
+                                      name="rule_mode"),)
+
+
+class HiddenAllow(Base):
+    """An allow-list entry of a hidden node: one person, node (subtree) or tag."""
+
+    __tablename__ = "hidden_allows"
+
+    id: Mapped[uuid_pk]
+    hidden_node_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("nodes.id"), index=True)
+    person_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("persons.id"))
+    node_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("nodes.id"))
+    tag_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("tags.id"))
+
+    __table_args__ = (CheckConstraint(
+        "(CASE WHEN person_id IS NULL THEN 0 ELSE 1 END) + (CASE WHEN node_id IS NULL THEN 0 ELSE 1 END) + (CASE WHEN tag_id IS NULL THEN 0 ELSE 1 END) = 1",
+        name="exactly_one_subject"),)
+
+
+class ContactLink(Base):
+    """A contact request (可搜可加): ``requester`` asked ``target``; accepted or pending."""
+
+    __tablename__ = "contact_links"
+
+    id: Mapped[uuid_pk]
+    requester_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("persons.id"))
+    target_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("persons.id"), index=True)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    created_at: Mapped[created_at]
+    decided_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        UniqueConstraint("requester_id", "target_id", name="uq_contact_links_pair"),
+        CheckConstraint("status IN ('pending', 'accepted', 'declined')", name="status"),
+    )
+
+
+class AdminGrant(Base):
+    """A graded-administration grant (分级授权): permissions over one or more subtrees."""
+
+    __tablename__ = "admin_grants"
+
+    id: Mapped[uuid_pk]
+    account_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("accounts.id"), index=True)
+    permissions: Mapped[str] = mapped_column(String(200))  # space-separated
+    granted_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("accounts.id"))
+    created_at: Mapped[created_at]
+
+
+class AdminGrantScope(Base):
+    __tablename__ = "admin_grant_scopes"
+
+    grant_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("admin_grants.id"), primary_key=True)
+    node_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("nodes.id"), primary_key=True)

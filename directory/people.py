@@ -22,6 +22,7 @@ from directory import classes
 from directory import queries
 from directory import tree
 from directory.db import utcnow
+from directory.errors import DomainError
 from directory.errors import conflict
 from directory.errors import invalid
 from directory.errors import not_found
@@ -159,10 +160,10 @@ def add(session: Session, settings: DirectorySettings, ctx: audit.Context, data:
     changed = _apply(session, settings, person, data)
     if data.name is None:
         raise invalid("directory.person.name", "name is required", "name")
+    node = tree.get_active(session, primary.node_id) if primary is not None else None
     session.add(person)
     session.flush()
-    if primary is not None:
-        node = tree.get_active(session, primary.node_id)
+    if primary is not None and node is not None:
         _new_post(session, person, PostKind.PRIMARY, primary)
         if not person.visibility_class_explicit:
             person.visibility_class = classes.class_for_node(session, node)
@@ -177,7 +178,12 @@ def update(session: Session, settings: DirectorySettings, ctx: audit.Context,
            person_id: uuid.UUID, data: PersonData) -> Person:
     """Modify a person's fields (修改)."""
     person = get_person(session, person_id)
-    changed = _apply(session, settings, person, data)
+    with session.no_autoflush:  # a refusal half-way must leave nothing to flush
+        try:
+            changed = _apply(session, settings, person, data)
+        except DomainError:
+            session.expire(person)  # drops the fields set before the refused one
+            raise
     session.flush()
     audit.record(session, "person.updated", ctx, target_type="person", target_id=person.id,
                  summary={"changed": changed})

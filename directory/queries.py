@@ -99,6 +99,7 @@ class Cursor:
 
 def subtree_members(
     session: Session, node: Node, *, limit: int = 50, after: Cursor | None = None,
+    where: ColumnElement[bool] | None = None,
 ) -> list[MemberRow]:
     """Active posts of everyone under ``node`` (itself included), one index range scan.
 
@@ -114,6 +115,8 @@ def subtree_members(
         .order_by(Post.node_path, Post.sort_order, Post.person_id)
         .limit(limit)
     )
+    if where is not None:
+        stmt = stmt.where(where)
     if after is not None:
         stmt = stmt.where(or_(
             Post.node_path > after.node_path,

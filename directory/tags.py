@@ -37,12 +37,14 @@ def create(session: Session, ctx: audit.Context, *, name: str, owner_node_id: uu
     if session.scalar(select(Tag.id).where(Tag.owner_node_id == owner_node_id, Tag.name == text)):
         raise conflict("directory.tag.name_taken", "the owner already has a tag of that name",
                        "name")
+    shares = list(dict.fromkeys(shared_with or []))
+    for node_id in shares:  # checked before the tag is written
+        tree.get_active(session, node_id, "shared_with")
     tag = Tag(name=text, owner_node_id=owner_node_id, description=description,
               external_id=external_id)
     session.add(tag)
     session.flush()
-    for node_id in dict.fromkeys(shared_with or []):
-        tree.get_active(session, node_id, "shared_with")
+    for node_id in shares:
         session.add(TagShare(tag_id=tag.id, node_id=node_id))
     session.flush()
     audit.record(session, "tag.created", ctx, target_type="tag", target_id=tag.id,

@@ -30,6 +30,7 @@ from directory.models import PATH_TOKEN_WIDTH
 from directory.models import Node
 from directory.models import NodeStatus
 from directory.models import Post
+from directory.models import PostKind
 from directory.models import TagMember
 
 MAX_DEPTH = 30
@@ -108,10 +109,11 @@ def update_node(session: Session, ctx: audit.Context, node_id: uuid.UUID, **chan
     if unknown:
         field = sorted(unknown)[0]
         raise invalid("directory.node.field_readonly", f"{field} cannot be changed here", field)
+    for field in ("name", "short_name"):  # every value checked before any is set
+        if field in changes:
+            changes[field] = _require_text(changes[field], field, 200 if field == "name" else 100)  # type: ignore[arg-type]
     before, after = {}, {}
     for field, value in changes.items():
-        if field in ("name", "short_name"):
-            value = _require_text(value, field, 200 if field == "name" else 100)  # type: ignore[arg-type]
         if getattr(node, field) != value:
             before[field], after[field] = getattr(node, field), value
             setattr(node, field, value)
@@ -182,6 +184,26 @@ def move(session: Session, ctx: audit.Context, node_id: uuid.UUID,
     return session.get_one(Node, node_id)
 
 
+def _end_duplicate_posts(session: Session, source_id: uuid.UUID, target_id: uuid.UUID) -> None:
+    """One post per person per node after a merge: a primary post arriving from the source
+    supersedes the person's concurrent post or secondment in the target; any other source
+    post of someone already in the target ends."""
+    now = utcnow()
+    primaries_arriving = select(Post.person_id).where(
+        Post.node_id == source_id, Post.active, Post.kind == PostKind.PRIMARY)
+    session.execute(
+        update(Post).where(Post.node_id == target_id, Post.active,
+                           Post.kind != PostKind.PRIMARY,
+                           Post.person_id.in_(primaries_arriving))
+        .values(active=False, ended_at=now).execution_options(synchronize_session=False))
+    already_there = select(Post.person_id).where(Post.node_id == target_id, Post.active)
+    session.execute(
+        update(Post).where(Post.node_id == source_id, Post.active,
+                           Post.kind != PostKind.PRIMARY,
+                           Post.person_id.in_(already_there))
+        .values(active=False, ended_at=now).execution_options(synchronize_session=False))
+
+
 def _move_content(session: Session, ctx: audit.Context, source: Node, target: Node) -> dict:
     """Children and active posts of ``source`` go to ``target``; returns counts."""
     child_ids = list(session.scalars(
@@ -189,6 +211,7 @@ def _move_content(session: Session, ctx: audit.Context, source: Node, target: No
         .order_by(Node.sort_order)))
     for child_id in child_ids:
         move(session, ctx, child_id, target.id)
+    _end_duplicate_posts(session, source.id, target.id)
     moved_posts = rowcount(session.execute(
         update(Post).where(Post.node_id == source.id, Post.active.is_(True))
         .values(node_id=target.id, node_path=target.path)

@@ -125,15 +125,19 @@ def test_update_other_fields_and_noop(session, sessions, ctx, t):
 
 @pytest.mark.parametrize(("changes", "code", "field"), [
     ({"code": "X1"}, "directory.node.field_readonly", "code"),
-    ({"path": "abc"}, "directory.node.field_readonly", "path"),
+    ({"path": "abc", "name": "新"}, "directory.node.field_readonly", "path"),
     ({"name": ""}, "directory.node.required", "name"),
-    ({"short_name": "短" * 101}, "directory.node.too_long", "short_name"),
+    ({"name": "新名", "short_name": "短" * 101}, "directory.node.too_long", "short_name"),
 ], ids=["code", "path", "blank-name", "long-short-name"])
-def test_update_refused(session, ctx, t, changes, code, field):
-    with pytest.raises(DomainError) as exc:
-        with session.begin():
+def test_update_refused_writes_nothing(session, sessions, ctx, t, changes, code, field):
+    events = audit_actions(sessions)
+    with session.begin():  # even a caller that carries on and commits has nothing written
+        with pytest.raises(DomainError) as exc:
             tree.update_node(session, ctx, t["office"].id, **changes)
     assert (exc.value.code, exc.value.field) == (code, field)
+    assert audit_actions(sessions) == events
+    with sessions() as s:
+        assert s.get_one(Node, t["office"].id).name == "办公室"
 
 
 def test_reorder_children(session, sessions, ctx, t):

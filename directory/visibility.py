@@ -1,0 +1,146 @@
+"""The directory side of visibility (#3): load a viewer, the rules and the hidden nodes
+into ``policies.visibility`` values, and compile "who is listed under node X for viewer V"
+into one SQL query — filtering happens in the database, never by loading rows into Python.
+
+Policy paths are tuples of the 12-character path tokens of ``Node.path``: the same ids the
+tree already stores, so no extra lookups are needed to build them.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+
+from sqlalchemy import ColumnElement
+from sqlalchemy import and_
+from sqlalchemy import exists
+from sqlalchemy import false
+from sqlalchemy import or_
+from sqlalchemy import select
+from sqlalchemy import true
+from sqlalchemy.orm import Session
+from sqlalchemy.orm import aliased
+
+from directory import queries
+from directory.models import PATH_TOKEN_WIDTH
+from directory.models import AdminGrant
+from directory.models import AdminGrantScope
+from directory.models import ContactLink
+from directory.models import HiddenAllow
+from directory.models import Node
+from directory.models import NodeStatus
+from directory.models import Person
+from directory.models import Post
+from directory.models import TagMember
+from directory.models import VisibilityRule
+from policies import visibility as pv
+
+CLASSES = ("Q1", "Q2", "Q3", "Q4")
+
+
+def tokens(path: str) -> pv.Path:
+    return tuple(path[i:i + PATH_TOKEN_WIDTH] for i in range(0, len(path), PATH_TOKEN_WIDTH))
+
+
+def load_rules(session: Session) -> pv.Rules:
+    matrix: dict[tuple[str, str], pv.Mode] = {}
+    overrides: dict[str, dict[tuple[str, str], pv.Mode]] = {}
+    rows = session.execute(select(VisibilityRule, Node.path).outerjoin(
+        Node, Node.id == VisibilityRule.scope_node_id)).all()
+    for rule, path in rows:
+        cell = (rule.viewer_class.value, rule.target_class.value)
+        if path is None:
+            matrix[cell] = pv.Mode(rule.mode)
+        else:
+            overrides.setdefault(tokens(path)[-1], {})[cell] = pv.Mode(rule.mode)
+    return pv.Rules(matrix=matrix, overrides=overrides)
+
+
+def load_hidden(session: Session) -> dict[str, pv.HiddenNode]:
+    """Every active hidden node with its allow-list, keyed by its own token."""
+    hidden = {n.id: n.path for n in session.scalars(
+        select(Node).where(Node.hidden, Node.status == NodeStatus.ACTIVE))}
+    allows: dict[uuid.UUID, dict[str, set[str]]] = {k: {"p": set(), "n": set(), "t": set()}
+                                                    for k in hidden}
+    allowed = aliased(Node)
+    for allow, node_path in session.execute(select(HiddenAllow, allowed.path).outerjoin(
+            allowed, allowed.id == HiddenAllow.node_id).where(
+            HiddenAllow.hidden_node_id.in_(list(hidden)))):
+        bucket = allows[allow.hidden_node_id]
+        if allow.person_id:
+            bucket["p"].add(str(allow.person_id))
+        elif node_path:
+            bucket["n"].add(tokens(node_path)[-1])
+        elif allow.tag_id:
+            bucket["t"].add(str(allow.tag_id))
+    return {tokens(path)[-1]: pv.HiddenNode(
+        tokens(path), frozenset(allows[nid]["p"]), frozenset(allows[nid]["n"]),
+        frozenset(allows[nid]["t"])) for nid, path in hidden.items()}
+
+
+def load_viewer(session: Session, person_id: uuid.UUID,
+                account_id: uuid.UUID | None = None) -> pv.Viewer:
+    person = session.get_one(Person, person_id)
+    posts = queries.active_posts(session, person_id)
+    primary = next((p for p in posts if p.kind.value == "primary"), None)
+    scopes: tuple[pv.Path, ...] = ()
+    if account_id is not None:
+        scopes = tuple(tokens(path) for path in session.scalars(
+            select(Node.path).join(AdminGrantScope, AdminGrantScope.node_id == Node.id)
+            .join(AdminGrant, AdminGrant.id == AdminGrantScope.grant_id)
+            .where(AdminGrant.account_id == account_id)))
+    tag_ids = session.scalars(select(TagMember.tag_id).where(TagMember.person_id == person_id))
+    accepted = session.scalars(select(ContactLink.target_id).where(
+        ContactLink.requester_id == person_id, ContactLink.status == "accepted"))
+    return pv.Viewer(
+        person_id=str(person_id), cls=person.visibility_class.value,
+        posts=tuple(tokens(p.node_path) for p in posts),
+        primary=tokens(primary.node_path) if primary else None, admin_scopes=scopes,
+        tags=frozenset(str(t) for t in tag_ids), accepted_by=frozenset(str(a) for a in accepted))
+
+
+def _path_of(tok: pv.Path) -> str:
+    return "".join(tok)
+
+
+def _in_any(column: object, scopes: tuple[pv.Path, ...]) -> ColumnElement[bool]:
+    if not scopes:
+        return false()
+    return or_(*(queries.path_in_subtree(column, _path_of(s)) for s in scopes))
+
+
+def listed_clause(viewer: pv.Viewer, rules: pv.Rules, hidden: Mapping[str, pv.HiddenNode],
+                  under: pv.Path) -> ColumnElement[bool]:
+    """WHERE clause over (Post, Person) equal to: the post's node is visible to V and
+    ``policies.visibility.decide(V, T).listed``. Only hidden nodes that can intersect
+    ``under`` are compiled in."""
+    blocked = [h.path for h in hidden.values()
+               if (pv.within(h.path, under) or pv.within(under, h.path))
+               and not pv.hidden_node_visible(viewer, h)]
+    post_visible = and_(*(~queries.path_in_subtree(Post.node_path, _path_of(b))
+                          for b in blocked)) if blocked else true()
+    other = aliased(Post)
+    admin = exists().where(other.person_id == Person.id, other.active,
+                           _in_any(other.node_path, viewer.admin_scopes)) \
+        if viewer.admin_scopes else false()
+    listed_classes = [c for c in CLASSES if pv.rule_mode(
+        viewer, pv.Target(person_id="", cls=c), rules)[0] is pv.Mode.DIRECT]
+    accepted = [uuid.UUID(a) for a in viewer.accepted_by]
+    is_accepted = Person.id.in_(accepted) if accepted else false()
+    by_rules = and_(~Person.not_searchable,
+                    Person.visibility_class.in_(listed_classes) if listed_classes else false())
+    return and_(post_visible, or_(Person.id == uuid.UUID(viewer.person_id), admin,
+                                  is_accepted, by_rules))
+
+
+def listed_members(session: Session, viewer: pv.Viewer, rules: pv.Rules,
+                   hidden: Mapping[str, pv.HiddenNode], node: Node, *, limit: int = 50,
+                   after: queries.Cursor | None = None) -> list[queries.MemberRow]:
+    """Members under ``node`` that V may see listed, in display order; [] when the node
+    itself is hidden from V (the API answers 404 exactly as for an unknown node)."""
+    under = tokens(node.path)
+    admin_here = pv.covers(viewer.admin_scopes, under)
+    if not admin_here and not pv.node_visible(viewer, under, hidden):
+        return []
+    return queries.subtree_members(session, node, limit=limit, after=after,
+                                   where=listed_clause(viewer, rules, hidden, under))
