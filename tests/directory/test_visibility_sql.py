@@ -66,16 +66,9 @@ def build(s, dsettings, ctx, w):
         rule_cmds.grant(s, ctx, account.id, [pick(w["admin_scope"]).id], ["people"])
     if w["allow_person_on"] is not None and pick(w["allow_person_on"]).hidden:
         rule_cmds.allow_hidden(s, ctx, pick(w["allow_person_on"]).id, person_id=viewer.id)
-    for k in w["accepted"]:
-        target = persons[k % len(persons)]
-        if target.id != viewer.id and not any(
-                link == target.id for link in getattr(build, "_seen", ())):
-            try:
-                with s.begin_nested():
-                    link = rule_cmds.request_contact(s, ctx, viewer.id, target.id)
-                    rule_cmds.accept_contact(s, ctx, link.id, target.id)
-            except Exception:  # noqa: BLE001 - duplicate request for the same target
-                pass
+    for target in {persons[k % len(persons)].id for k in w["accepted"]} - {viewer.id}:
+        link = rule_cmds.request_contact(s, ctx, viewer.id, target)
+        rule_cmds.accept_contact(s, ctx, link.id, target)
     return viewer, account
 
 
