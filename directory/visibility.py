@@ -30,6 +30,7 @@ from directory.models import HiddenAllow
 from directory.models import Node
 from directory.models import NodeStatus
 from directory.models import Person
+from directory.models import PersonStatus
 from directory.models import Post
 from directory.models import TagMember
 from directory.models import VisibilityRule
@@ -144,3 +145,28 @@ def listed_members(session: Session, viewer: pv.Viewer, rules: pv.Rules,
         return []
     return queries.subtree_members(session, node, limit=limit, after=after,
                                    where=listed_clause(viewer, rules, hidden, under))
+
+
+def blocked_hidden(viewer: pv.Viewer, hidden: Mapping[str, pv.HiddenNode]) -> list[pv.Path]:
+    """Hidden nodes whose subtrees do not exist for V."""
+    return [h.path for h in hidden.values() if not pv.hidden_node_visible(viewer, h)]
+
+
+def visible_children(session: Session, viewer: pv.Viewer, hidden: Mapping[str, pv.HiddenNode],
+                     node: Node) -> list[Node]:
+    """Active children of ``node`` that are not inside a node hidden from V, in 排序 order."""
+    stmt = select(Node).where(Node.parent_id == node.id, Node.status == NodeStatus.ACTIVE)
+    for path in blocked_hidden(viewer, hidden):
+        stmt = stmt.where(~queries.path_in_subtree(Node.path, _path_of(path)))
+    return list(session.scalars(stmt.order_by(Node.sort_order, Node.name)))
+
+
+def load_target(session: Session, person_id: uuid.UUID) -> tuple[Person, pv.Target] | None:
+    person = session.get(Person, person_id)
+    if person is None:
+        return None
+    posts = queries.active_posts(session, person_id)
+    return person, pv.Target(
+        person_id=str(person.id), cls=person.visibility_class.value,
+        posts=tuple(tokens(p.node_path) for p in posts), not_searchable=person.not_searchable,
+        active=person.status == PersonStatus.ACTIVE)

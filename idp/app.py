@@ -6,7 +6,6 @@ from __future__ import annotations
 import logging
 import re
 import uuid
-from dataclasses import dataclass
 
 from flask import Flask
 from flask import Response
@@ -14,18 +13,16 @@ from flask import g
 from flask import jsonify
 from flask import request
 from sqlalchemy import text
-from sqlalchemy.engine import Engine
-from sqlalchemy.orm import Session
-from sqlalchemy.orm import sessionmaker
 from werkzeug.exceptions import HTTPException
 
 from directory.db import make_engine
 from directory.db import make_sessionmaker
 from directory.errors import DomainError
 from directory.errors import ErrorKind
-from directory.settings import DirectorySettings
 from idp import config
 from idp import logs
+from idp.runtime import Runtime
+from idp.runtime import runtime
 
 log = logging.getLogger("idp")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
@@ -37,20 +34,6 @@ STATUS_OF_KIND = {
     ErrorKind.CONFLICT: 409,
     ErrorKind.PRECONDITION: 412,
 }
-
-
-@dataclass(frozen=True)
-class Runtime:
-    """What views need, built once: settings, engine, session factory."""
-
-    settings: config.Settings
-    directory: DirectorySettings
-    engine: Engine
-    sessions: sessionmaker[Session]
-
-
-def runtime(app: Flask) -> Runtime:
-    return app.extensions["idp"]
 
 
 def create_app(settings: config.Settings | None = None) -> Flask:
@@ -65,6 +48,9 @@ def create_app(settings: config.Settings | None = None) -> Flask:
     _register_request_ids(app)
     _register_errors(app)
     _register_health(app)
+    from idp.api import bp as api_bp
+
+    app.register_blueprint(api_bp)
     return app
 
 

@@ -36,3 +36,13 @@ def ensure_signing_keys(session: Session, cipher: FieldCipher, ctx: audit.Contex
                      summary={"alg": alg})
         created.append(new.kid)
     return created
+
+
+def signing_key(session: Session, kid: str) -> SigningKey | None:
+    return session.get(SigningKey, kid)
+
+
+def newest_signing_key(session: Session, alg: str) -> SigningKey | None:
+    return session.scalar(select(SigningKey).where(
+        SigningKey.status == "active", SigningKey.alg == alg)
+        .order_by(SigningKey.created_at.desc()).limit(1))

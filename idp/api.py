@@ -1,0 +1,201 @@
+"""The contacts API (/api/v1, #3): every read goes through the visibility policy.
+
+Whatever a viewer may not see answers 404 with exactly the body of an id that does not
+exist. Bearer tokens are RFC 9068 JWT access tokens of this server (RFC 6750 errors).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import uuid
+from typing import Any
+
+from flask import Blueprint
+from flask import Response
+from flask import current_app
+from flask import g
+from flask import jsonify
+from flask import request
+from sqlalchemy.orm import Session
+
+from directory import accounts
+from directory import queries
+from directory import visibility as dv
+from directory.crypto import mask_mobile
+from directory.models import Account
+from directory.models import Node
+from directory.models import NodeStatus
+from directory.models import Person
+from directory.people import reveal
+from idp import tokens
+from idp.runtime import runtime
+from policies import visibility as pv
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+MAX_PAGE = 200
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, code: str, message: str, headers: dict | None = None):
+        super().__init__(message)
+        self.status, self.code, self.message, self.headers = status, code, message, headers
+
+
+NOT_FOUND = ApiError(404, "not_found", "no such resource")
+
+
+def _session() -> Session:
+    if "api_session" not in g:
+        g.api_session = runtime(current_app).sessions()
+    return g.api_session
+
+
+@bp.teardown_app_request
+def _close(_exc: BaseException | None) -> None:
+    session = g.pop("api_session", None)
+    if session is not None:
+        session.close()
+
+
+@bp.errorhandler(ApiError)
+def _api_error(exc: ApiError) -> Response:
+    response = jsonify(error=exc.code, message=exc.message, request_id=g.get("request_id"))
+    response.status_code = exc.status
+    response.headers.update(exc.headers or {})
+    return response
+
+
+def _unauthorized(description: str) -> ApiError:
+    return ApiError(401, "invalid_token", description,
+                    {"WWW-Authenticate": f'Bearer error="invalid_token", '
+                                         f'error_description="{description}"'})
+
+
+@bp.before_request
+def _authenticate() -> None:
+    header = request.headers.get("Authorization", "")
+    if not header.lower().startswith("bearer "):
+        raise ApiError(401, "invalid_request", "bearer token required",
+                       {"WWW-Authenticate": 'Bearer realm="api"'})
+    rt, session = runtime(current_app), _session()
+    try:
+        token = tokens.verify_access_token(session, rt.settings.issuer, header[7:].strip())
+    except tokens.InvalidToken as exc:
+        raise _unauthorized(str(exc)) from exc
+    account = session.get(Account, _uuid(token.subject, unauthorized=True))
+    if account is None or not accounts.usable(account) or account.person_id is None:
+        raise _unauthorized("account not usable")
+    g.viewer = dv.load_viewer(session, account.person_id, account.id)
+    g.account = account
+    g.hidden = dv.load_hidden(session)
+    g.rules = dv.load_rules(session)
+
+
+def _uuid(text: str, unauthorized: bool = False) -> uuid.UUID:
+    try:
+        return uuid.UUID(text)
+    except ValueError as exc:
+        raise (_unauthorized("bad subject") if unauthorized else NOT_FOUND) from exc
+
+
+def _visible_node(node_id: uuid.UUID) -> Node:
+    node = _session().get(Node, node_id)
+    if node is None or node.status != NodeStatus.ACTIVE:
+        raise NOT_FOUND
+    path = dv.tokens(node.path)
+    if not pv.covers(g.viewer.admin_scopes, path) and not pv.node_visible(g.viewer, path,
+                                                                          g.hidden):
+        raise NOT_FOUND
+    return node
+
+
+def node_json(node: Node) -> dict[str, Any]:
+    return {"id": str(node.id), "name": node.name, "short_name": node.short_name,
+            "code": node.code, "type": node.type, "level": node.level, "is_unit": node.is_unit,
+            "parent_id": str(node.parent_id) if node.parent_id else None,
+            "order": node.sort_order}
+
+
+@bp.get("/nodes/<node_id>")
+def get_node(node_id: str) -> Response:
+    return jsonify(node_json(_visible_node(_uuid(node_id))))
+
+
+@bp.get("/nodes/<node_id>/children")
+def get_children(node_id: str) -> Response:
+    node = _visible_node(_uuid(node_id))
+    kids = dv.visible_children(_session(), g.viewer, g.hidden, node)
+    return jsonify(items=[node_json(k) for k in kids])
+
+
+def _encode_cursor(row: queries.MemberRow) -> str:
+    raw = json.dumps([row.node_path, row.sort_order, str(row.person_id)]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode_cursor(text: str) -> queries.Cursor:
+    try:
+        path, order, pid = json.loads(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)))
+        return queries.Cursor(str(path), int(order), uuid.UUID(pid))
+    except (ValueError, TypeError) as exc:
+        raise ApiError(400, "invalid_request", "cursor is not valid") from exc
+
+
+def _limit() -> int:
+    try:
+        limit = int(request.args.get("limit", 50))
+    except ValueError as exc:
+        raise ApiError(400, "invalid_request", "limit must be an integer") from exc
+    if not 1 <= limit <= MAX_PAGE:
+        raise ApiError(400, "invalid_request", f"limit is 1 to {MAX_PAGE}")
+    return limit
+
+
+@bp.get("/nodes/<node_id>/people")
+def get_node_people(node_id: str) -> Response:
+    """Everyone listed under the node for this viewer, in post order, keyset-paginated."""
+    node = _visible_node(_uuid(node_id))
+    limit = _limit()
+    after = _decode_cursor(request.args["cursor"]) if "cursor" in request.args else None
+    rows = dv.listed_members(_session(), g.viewer, g.rules, g.hidden, node, limit=limit,
+                             after=after)
+    items = [{"person_id": str(r.person_id), "name": r.name, "node_id": str(r.node_id),
+              "title": r.title, "kind": r.kind} for r in rows]
+    next_cursor = _encode_cursor(rows[-1]) if len(rows) == limit else None
+    return jsonify(items=items, next_cursor=next_cursor)
+
+
+@bp.get("/people/<person_id>")
+def get_person(person_id: str) -> Response:
+    session = _session()
+    loaded = dv.load_target(session, _uuid(person_id))
+    if loaded is None:
+        raise NOT_FOUND
+    person, target = loaded
+    decision = pv.decide(g.viewer, target, g.rules, g.hidden)
+    if not decision.exists:
+        raise NOT_FOUND
+    mobile = reveal(session, runtime(current_app).directory, person, "mobile")
+    if mobile and decision.mode is not pv.Mode.DIRECT:
+        mobile = mask_mobile(mobile)
+    posts = [p for p in queries.active_posts(session, person.id)
+             if pv.node_visible(g.viewer, dv.tokens(p.node_path), g.hidden)]
+    return jsonify(id=str(person.id), name=person.name, gender=person.gender.value,
+                   mode=decision.mode.value, contact=decision.contact.value, mobile=mobile,
+                   office_phone=person.office_phone if decision.listed else None,
+                   email=person.email if decision.listed else None,
+                   posts=[{"node_id": str(p.node_id), "title": p.title, "kind": p.kind.value}
+                          for p in posts])
+
+
+@bp.get("/me")
+def me() -> Response:
+    session = _session()
+    person = session.get_one(Person, uuid.UUID(g.viewer.person_id))
+    posts = queries.active_posts(session, person.id)
+    return jsonify(id=str(person.id), name=person.name,
+                   visibility_class=person.visibility_class.value,
+                   account={"username": g.account.username, "type": g.account.type.value},
+                   posts=[{"node_id": str(p.node_id), "title": p.title, "kind": p.kind.value}
+                          for p in posts])

@@ -1,0 +1,161 @@
+"""The contacts API from the outside: bearer tokens, 404-not-403 with identical bodies,
+hidden nodes, the Q matrix, masked mobiles, keyset pagination, frozen accounts."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from joserfc import jwt
+from joserfc.jwk import ECKey
+
+from directory import accounts
+from directory import audit
+from directory import rules
+from idp import create_app
+from idp import store
+from idp import tokens
+from idp.app import runtime
+from tests import factories as f
+
+
+@pytest.fixture
+def world(sessions, dsettings, ctx, settings, engine):
+    app = create_app(settings)
+    with sessions.begin() as s:
+        store.ensure_signing_keys(s, dsettings.cipher, audit.Context(actor="test"))
+        t = f.qingpu(s, ctx)
+        secret = f.node(s, ctx, t["edu"], "督查室", hidden=True)
+        w = {k: v.id for k, v in t.items()} | {"secret": secret.id}
+        people = {
+            "leader": f.person(s, dsettings, ctx, t["gov"], "王建国", visibility_class="Q1"),
+            "clerk": f.person(s, dsettings, ctx, t["office"], "李娜", mobile="13812345678",
+                              id_number=f.id_number()),
+            "villager": f.person(s, dsettings, ctx, t["village"], "张伟"),
+            "spy": f.person(s, dsettings, ctx, secret, "赵敏"),
+        }
+        for i in range(7):
+            f.person(s, dsettings, ctx, t["office"], f"科员{i}")
+        w |= {k: p.id for k, p in people.items()}
+        for name in ("clerk", "villager"):
+            a = accounts.create(s, dsettings, ctx, username=name, account_type="user",
+                                person_id=people[name].id)
+            w[f"{name}_account"] = a.id
+        rules.set_rule(s, ctx, "Q4", "Q1", "searchable")
+    yield app, w
+    runtime(app).engine.dispose()
+
+
+def bearer(app, account_id, **kw) -> dict:
+    rt = runtime(app)
+    with rt.sessions() as s:
+        token = tokens.mint_access_token(s, rt.directory.cipher, rt.settings.issuer,
+                                         subject=str(account_id), client_id="test",
+                                         scope="contacts", **kw)
+    return {"Authorization": f"Bearer {token}"}
+
+
+def without_request_id(body: dict) -> dict:
+    return {k: v for k, v in body.items() if k != "request_id"}
+
+
+def test_requires_a_bearer_token(world) -> None:
+    app, _ = world
+    r = app.test_client().get("/api/v1/me")
+    assert r.status_code == 401 and r.get_json()["error"] == "invalid_request"
+    assert r.headers["WWW-Authenticate"].startswith("Bearer")
+    r = app.test_client().get("/api/v1/me", headers={"Authorization": "Bearer abc.def.ghi"})
+    assert r.status_code == 401 and r.get_json()["error"] == "invalid_token"
+
+
+def test_rejects_foreign_and_expired_tokens(world) -> None:
+    app, w = world
+    foreign = jwt.encode({"alg": "ES256", "kid": "nope", "typ": "at+jwt"},
+                         {"sub": str(w["clerk_account"]), "exp": int(time.time()) + 60},
+                         ECKey.generate_key("P-256"))
+    client = app.test_client()
+    assert client.get("/api/v1/me", headers={"Authorization": f"Bearer {foreign}"}
+                      ).status_code == 401
+    expired = bearer(app, w["clerk_account"], ttl=-120)
+    assert client.get("/api/v1/me", headers=expired).get_json()["error"] == "invalid_token"
+
+
+def test_me(world) -> None:
+    app, w = world
+    body = app.test_client().get("/api/v1/me", headers=bearer(app, w["clerk_account"])).get_json()
+    assert body["name"] == "李娜" and body["visibility_class"] == "Q3"
+    assert body["account"] == {"username": "clerk", "type": "user"}
+
+
+def test_frozen_account_is_dead_at_once(world, sessions, ctx) -> None:
+    app, w = world
+    headers = bearer(app, w["clerk_account"])
+    client = app.test_client()
+    assert client.get("/api/v1/me", headers=headers).status_code == 200
+    with sessions.begin() as s:
+        accounts.freeze(s, ctx, w["clerk_account"])
+    assert client.get("/api/v1/me", headers=headers).status_code == 401
+
+
+def test_hidden_node_answers_exactly_like_an_unknown_id(world) -> None:
+    app, w = world
+    client, headers = app.test_client(), bearer(app, w["villager_account"])
+    hidden = client.get(f"/api/v1/nodes/{w['secret']}", headers=headers)
+    unknown = client.get(f"/api/v1/nodes/{f.uid()}", headers=headers)
+    assert hidden.status_code == unknown.status_code == 404
+    assert without_request_id(hidden.get_json()) == without_request_id(unknown.get_json())
+    children = client.get(f"/api/v1/nodes/{w['edu']}/children", headers=headers).get_json()
+    assert [c["id"] for c in children["items"]] == [str(w["office"])]
+    spy = client.get(f"/api/v1/people/{w['spy']}", headers=headers)
+    assert spy.status_code == 404
+    assert without_request_id(spy.get_json()) == without_request_id(unknown.get_json())
+
+
+def test_rules_shape_listing_and_person_reads(world) -> None:
+    app, w = world
+    client = app.test_client()
+    q4, q3 = bearer(app, w["villager_account"]), bearer(app, w["clerk_account"])
+    listed = lambda h: {i["name"] for i in client.get(  # noqa: E731
+        f"/api/v1/nodes/{w['root']}/people?limit=200", headers=h).get_json()["items"]}
+    assert "王建国" in listed(q3) and "王建国" not in listed(q4)
+    assert "赵敏" not in listed(q3)
+    leader_for_q4 = client.get(f"/api/v1/people/{w['leader']}", headers=q4).get_json()
+    assert leader_for_q4["mode"] == "searchable" and leader_for_q4["contact"] == "after_consent"
+    clerk_for_q4 = client.get(f"/api/v1/people/{w['clerk']}", headers=q4).get_json()
+    assert clerk_for_q4["mobile"] == "13812345678" and clerk_for_q4["mode"] == "direct"
+
+
+def test_searchable_target_shows_masked_mobile(world, sessions, ctx) -> None:
+    app, w = world
+    with sessions.begin() as s:
+        rules.set_rule(s, ctx, "Q4", "Q3", "searchable")
+    body = app.test_client().get(f"/api/v1/people/{w['clerk']}",
+                                 headers=bearer(app, w["villager_account"])).get_json()
+    assert body["mobile"] == "138****5678" and body["email"] is None
+
+
+def test_national_id_never_in_any_response(world) -> None:
+    app, w = world
+    client, headers = app.test_client(), bearer(app, w["villager_account"])
+    text = client.get(f"/api/v1/people/{w['clerk']}", headers=headers).get_data(as_text=True)
+    assert f.id_number() not in text and f.id_number()[-4:] not in text
+
+
+def test_keyset_pagination_visits_everyone_once(world) -> None:
+    app, w = world
+    client, headers = app.test_client(), bearer(app, w["clerk_account"])
+    seen, url = [], f"/api/v1/nodes/{w['office']}/people?limit=3"
+    while url:
+        body = client.get(url, headers=headers).get_json()
+        seen += [i["person_id"] for i in body["items"]]
+        cursor = body["next_cursor"]
+        url = f"/api/v1/nodes/{w['office']}/people?limit=3&cursor={cursor}" if cursor else None
+    assert len(seen) == len(set(seen)) == 8
+
+
+@pytest.mark.parametrize("query", ["limit=0", "limit=abc", "limit=999", "cursor=!!!"])
+def test_bad_paging_parameters_are_400(world, query) -> None:
+    app, w = world
+    r = app.test_client().get(f"/api/v1/nodes/{w['office']}/people?{query}",
+                              headers=bearer(app, w["clerk_account"]))
+    assert r.status_code == 400 and r.get_json()["error"] == "invalid_request"
