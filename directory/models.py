@@ -203,7 +203,9 @@ class Post(Base):
             "node_path",
             "sort_order",
             "person_id",
-            sqlite_where=text("active"),
+            # Spelled as SQLAlchemy renders ``Post.active`` on each dialect, so that the
+            # planner sees the query's WHERE implies the index's (SQLite needs the same text).
+            sqlite_where=text("active = 1"),
             postgresql_where=text("active"),
         ),
         Index(
