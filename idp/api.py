@@ -20,7 +20,10 @@ from flask import request
 from sqlalchemy.orm import Session
 
 from directory import accounts
+from directory import audit
 from directory import queries
+from directory import rules as visibility_rules
+from directory import tag_visibility
 from directory import visibility as dv
 from directory.crypto import mask_mobile
 from directory.models import Account
@@ -199,3 +202,68 @@ def me() -> Response:
                    account={"username": g.account.username, "type": g.account.type.value},
                    posts=[{"node_id": str(p.node_id), "title": p.title, "kind": p.kind.value}
                           for p in posts])
+
+
+def _audit_ctx() -> audit.Context:
+    return audit.Context(actor=f"account:{g.account.id}", source_ip=request.remote_addr,
+                         request_id=g.get("request_id"))
+
+
+@bp.get("/tags")
+def list_tags() -> Response:
+    tags = tag_visibility.visible_tags(_session(), g.viewer)
+    return jsonify(items=[{"id": str(t.id), "name": t.name, "description": t.description,
+                           "owner_node_id": str(t.owner_node_id)} for t in tags])
+
+
+@bp.get("/tags/<tag_id>/people")
+def tag_people(tag_id: str) -> Response:
+    """A tag's people as this viewer may list them (apps resolve tags to send reminders)."""
+    session = _session()
+    tag = tag_visibility.visible_tag(session, g.viewer, _uuid(tag_id))
+    if tag is None:
+        raise NOT_FOUND
+    limit = _limit()
+    after = _uuid(request.args["cursor"]) if "cursor" in request.args else None
+    rows = tag_visibility.tag_people(session, g.viewer, g.rules, g.hidden, tag, limit=limit,
+                                     after=after)
+    return jsonify(items=[{"person_id": str(pid), "name": name} for pid, name in rows],
+                   next_cursor=str(rows[-1][0]) if len(rows) == limit else None)
+
+
+def _json_uuid(field: str) -> uuid.UUID:
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict) or not isinstance(body.get(field), str):
+        raise ApiError(400, "invalid_request", f"{field} is required")
+    try:
+        return uuid.UUID(body[field])
+    except ValueError as exc:
+        raise ApiError(400, "invalid_request", f"{field} is not an id") from exc
+
+
+@bp.post("/contact-requests")
+def create_contact_request() -> tuple[Response, int]:
+    """Ask a searchable-and-addable person to become a contact (可搜可加)."""
+    session = _session()
+    loaded = dv.load_target(session, _json_uuid("target_id"))
+    if loaded is None:
+        raise NOT_FOUND
+    person, target = loaded
+    decision = pv.decide(g.viewer, target, g.rules, g.hidden)
+    if not decision.exists:
+        raise NOT_FOUND
+    if decision.contact is not pv.Contact.AFTER_CONSENT:
+        raise ApiError(409, "already_contactable", "this person can be contacted directly")
+    link = visibility_rules.request_contact(session, _audit_ctx(),
+                                            uuid.UUID(g.viewer.person_id), person.id)
+    session.commit()
+    return jsonify(id=str(link.id), status=link.status), 201
+
+
+@bp.post("/contact-requests/<link_id>/accept")
+def accept_contact_request(link_id: str) -> Response:
+    session = _session()
+    link = visibility_rules.accept_contact(session, _audit_ctx(), _uuid(link_id),
+                                           uuid.UUID(g.viewer.person_id))
+    session.commit()
+    return jsonify(id=str(link.id), status=link.status)

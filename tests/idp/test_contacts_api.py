@@ -159,3 +159,66 @@ def test_bad_paging_parameters_are_400(world, query) -> None:
     r = app.test_client().get(f"/api/v1/nodes/{w['office']}/people?{query}",
                               headers=bearer(app, w["clerk_account"]))
     assert r.status_code == 400 and r.get_json()["error"] == "invalid_request"
+
+
+def test_contact_request_then_accept_makes_direct(world) -> None:
+    app, w = world
+    client = app.test_client()
+    q4 = bearer(app, w["villager_account"])
+    r = client.post("/api/v1/contact-requests", json={"target_id": str(w["leader"])}, headers=q4)
+    assert r.status_code == 201 and r.get_json()["status"] == "pending"
+    link_id = r.get_json()["id"]
+    again = client.post("/api/v1/contact-requests", json={"target_id": str(w["leader"])},
+                        headers=q4)
+    assert again.status_code == 409
+    # only the target accepts: the clerk cannot accept a request made to the leader
+    wrong = client.post(f"/api/v1/contact-requests/{link_id}/accept",
+                        headers=bearer(app, w["clerk_account"]))
+    assert wrong.status_code == 404
+    direct = client.post("/api/v1/contact-requests", json={"target_id": str(w["clerk"])},
+                         headers=q4)
+    assert direct.status_code == 409 and direct.get_json()["error"] == "already_contactable"
+    hidden = client.post("/api/v1/contact-requests", json={"target_id": str(w["spy"])},
+                         headers=q4)
+    assert hidden.status_code == 404
+
+
+def test_contact_acceptance_by_target(world, sessions, dsettings, ctx) -> None:
+    app, w = world
+    with sessions.begin() as s:
+        leader_account = accounts.create(s, dsettings, ctx, username="leader",
+                                         account_type="user", person_id=w["leader"])
+        leader_id = leader_account.id
+    client = app.test_client()
+    q4 = bearer(app, w["villager_account"])
+    link_id = client.post("/api/v1/contact-requests", json={"target_id": str(w["leader"])},
+                          headers=q4).get_json()["id"]
+    ok = client.post(f"/api/v1/contact-requests/{link_id}/accept",
+                     headers=bearer(app, leader_id))
+    assert ok.status_code == 200 and ok.get_json()["status"] == "accepted"
+    body = client.get(f"/api/v1/people/{w['leader']}", headers=q4).get_json()
+    assert body["mode"] == "direct"
+
+
+def test_tags_visible_by_owner_and_share_and_members_filtered(world, sessions, ctx) -> None:
+    app, w = world
+    from directory import tags
+
+    with sessions.begin() as s:
+        tag = tags.create(s, ctx, name="防汛联络员", owner_node_id=w["town"],
+                          shared_with=[w["office"]])
+        tags.add_member(s, ctx, tag.id, person_id=w["villager"])
+        tags.add_member(s, ctx, tag.id, person_id=w["spy"])
+        tags.add_member(s, ctx, tag.id, node_id=w["gov"])
+        private = tags.create(s, ctx, name="内部", owner_node_id=w["secret"])
+        tag_id, private_id = tag.id, private.id
+    client = app.test_client()
+    q3 = bearer(app, w["clerk_account"])
+    names = [t["name"] for t in client.get("/api/v1/tags", headers=q3).get_json()["items"]]
+    assert names == ["防汛联络员"]
+    people = client.get(f"/api/v1/tags/{tag_id}/people?limit=200",
+                        headers=q3).get_json()["items"]
+    # 张伟 directly; everyone under 区政府 through the node member; 赵敏 sits in a hidden node
+    expected = {"张伟", "王建国", "李娜"} | {f"科员{i}" for i in range(7)}
+    assert {p["name"] for p in people} == expected
+    assert client.get(f"/api/v1/tags/{private_id}/people", headers=q3).status_code == 404
