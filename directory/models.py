@@ -395,3 +395,13 @@ class AdminGrantScope(Base):
 
     grant_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("admin_grants.id"), primary_key=True)
     node_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("nodes.id"), primary_key=True)
+
+
+class RateCounter(Base):
+    """A fixed-window counter shared by every worker (throttles, anti-scraping quotas)."""
+
+    __tablename__ = "rate_counters"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    window_no: Mapped[int] = mapped_column(Integer, primary_key=True)  # epoch // window length
+    count: Mapped[int] = mapped_column(Integer, default=0)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import json
+import time
 import uuid
 from typing import Any
 
@@ -31,12 +32,13 @@ from directory.models import Node
 from directory.models import NodeStatus
 from directory.models import Person
 from directory.people import reveal
+from idp import store
 from idp import tokens
 from idp.runtime import runtime
 from policies import visibility as pv
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
-MAX_PAGE = 200
+MAX_PAGE = 500
 
 
 class ApiError(Exception):
@@ -113,6 +115,22 @@ def _visible_node(node_id: uuid.UUID) -> Node:
     return node
 
 
+def _charge(people: int) -> None:
+    """Anti-scraping (000 §15 严禁扩散): every person returned counts against the viewer's
+    per-minute quota, shared by all workers; a bulk read is audited."""
+    if people == 0:
+        return
+    rt, session = runtime(current_app), _session()
+    total = store.consume(session, f"contacts:{g.account.id}", people)
+    if people > rt.settings.bulk_read_threshold:
+        audit.record(session, "directory.bulk_read", _audit_ctx(),
+                     summary={"path": request.path, "people": people})
+    session.commit()
+    if total > rt.settings.contacts_reads_per_minute:
+        raise ApiError(429, "rate_limited", "too many person reads; slow down",
+                       {"Retry-After": str(60 - int(time.time()) % 60)})
+
+
 def node_json(node: Node) -> dict[str, Any]:
     return {"id": str(node.id), "name": node.name, "short_name": node.short_name,
             "code": node.code, "type": node.type, "level": node.level, "is_unit": node.is_unit,
@@ -163,6 +181,7 @@ def get_node_people(node_id: str) -> Response:
     after = _decode_cursor(request.args["cursor"]) if "cursor" in request.args else None
     rows = dv.listed_members(_session(), g.viewer, g.rules, g.hidden, node, limit=limit,
                              after=after)
+    _charge(len(rows))
     items = [{"person_id": str(r.person_id), "name": r.name, "node_id": str(r.node_id),
               "title": r.title, "kind": r.kind} for r in rows]
     next_cursor = _encode_cursor(rows[-1]) if len(rows) == limit else None
@@ -179,6 +198,7 @@ def get_person(person_id: str) -> Response:
     decision = pv.decide(g.viewer, target, g.rules, g.hidden)
     if not decision.exists:
         raise NOT_FOUND
+    _charge(1)
     mobile = reveal(session, runtime(current_app).directory, person, "mobile")
     if mobile and decision.mode is not pv.Mode.DIRECT:
         mobile = mask_mobile(mobile)
@@ -227,6 +247,7 @@ def tag_people(tag_id: str) -> Response:
     after = _uuid(request.args["cursor"]) if "cursor" in request.args else None
     rows = tag_visibility.tag_people(session, g.viewer, g.rules, g.hidden, tag, limit=limit,
                                      after=after)
+    _charge(len(rows))
     return jsonify(items=[{"person_id": str(pid), "name": name} for pid, name in rows],
                    next_cursor=str(rows[-1][0]) if len(rows) == limit else None)
 

@@ -3,13 +3,18 @@ sessions with the OIDC issue, TODO #4)."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 
+from sqlalchemy import delete
 from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from directory import audit
 from directory.crypto import FieldCipher
+from directory.models import RateCounter
 from directory.models import SigningKey
 from idp import keys
 
@@ -46,3 +51,22 @@ def newest_signing_key(session: Session, alg: str) -> SigningKey | None:
     return session.scalar(select(SigningKey).where(
         SigningKey.status == "active", SigningKey.alg == alg)
         .order_by(SigningKey.created_at.desc()).limit(1))
+
+
+def consume(session: Session, key: str, amount: int, window_seconds: int = 60) -> int:
+    """Add ``amount`` to the counter of the current window; returns the new total.
+
+    One atomic upsert (INSERT … ON CONFLICT DO UPDATE … RETURNING) on both databases, so
+    concurrent workers never lose an increment.
+    """
+    window = int(time.time()) // window_seconds
+    dialect = session.get_bind().dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    upsert = insert(RateCounter).values(key=key, window_no=window, count=amount)
+    stmt = upsert.on_conflict_do_update(
+        index_elements=[RateCounter.key, RateCounter.window_no],
+        set_={"count": RateCounter.count + amount}).returning(RateCounter.count)
+    total = session.execute(stmt).scalar_one()
+    session.execute(delete(RateCounter).where(RateCounter.key == key,
+                                              RateCounter.window_no < window))
+    return int(total)

@@ -222,3 +222,31 @@ def test_tags_visible_by_owner_and_share_and_members_filtered(world, sessions, c
     expected = {"张伟", "王建国", "李娜"} | {f"科员{i}" for i in range(7)}
     assert {p["name"] for p in people} == expected
     assert client.get(f"/api/v1/tags/{private_id}/people", headers=q3).status_code == 404
+
+
+def test_quota_429_and_bulk_read_audit(world, settings, sessions) -> None:
+    import dataclasses
+
+    from sqlalchemy import select
+
+    from directory.models import AuditEvent
+
+    _, w = world
+    app = create_app(dataclasses.replace(settings, contacts_reads_per_minute=12,
+                                         bulk_read_threshold=5))
+    try:
+        client, headers = app.test_client(), bearer(app, w["clerk_account"])
+        first = client.get(f"/api/v1/nodes/{w['office']}/people?limit=8", headers=headers)
+        assert first.status_code == 200 and len(first.get_json()["items"]) == 8
+        with sessions() as s:
+            bulk = s.scalars(select(AuditEvent).where(
+                AuditEvent.action == "directory.bulk_read")).all()
+        assert len(bulk) == 1 and '"people": 8' in bulk[0].summary
+        second = client.get(f"/api/v1/nodes/{w['office']}/people?limit=8", headers=headers)
+        assert second.status_code == 429 and second.get_json()["error"] == "rate_limited"
+        assert int(second.headers["Retry-After"]) <= 60
+        other = client.get(f"/api/v1/people/{w['clerk']}",
+                           headers=bearer(app, w["villager_account"]))
+        assert other.status_code == 200  # quotas are per viewer
+    finally:
+        runtime(app).engine.dispose()
