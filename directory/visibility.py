@@ -23,6 +23,8 @@ from sqlalchemy.orm import aliased
 
 from directory import queries
 from directory.models import PATH_TOKEN_WIDTH
+from directory.models import Account
+from directory.models import AccountType
 from directory.models import AdminGrant
 from directory.models import AdminGrantScope
 from directory.models import ContactLink
@@ -35,6 +37,9 @@ from directory.models import Post
 from directory.models import TagMember
 from directory.models import VisibilityRule
 from policies import visibility as pv
+from policies.delegation import SYSTEM_ADMIN
+from policies.delegation import Grant
+from policies.delegation import Permission
 
 CLASSES = ("Q1", "Q2", "Q3", "Q4")
 
@@ -79,17 +84,35 @@ def load_hidden(session: Session) -> dict[str, pv.HiddenNode]:
         frozenset(allows[nid]["t"])) for nid, path in hidden.items()}
 
 
+NOBODY = str(uuid.UUID(int=0))
+
+
+def admin_scopes(session: Session, account_id: uuid.UUID) -> tuple[pv.Path, ...]:
+    """Subtrees an account administers: the whole tree for system administrators."""
+    account = session.get_one(Account, account_id)
+    if account.type == AccountType.SYSTEM_ADMIN:
+        top = queries.root(session)
+        return (tokens(top.path),) if top else ()
+    return tuple(tokens(path) for path in session.scalars(
+        select(Node.path).join(AdminGrantScope, AdminGrantScope.node_id == Node.id)
+        .join(AdminGrant, AdminGrant.id == AdminGrantScope.grant_id)
+        .where(AdminGrant.account_id == account_id)))
+
+
+def load_account_viewer(session: Session, account: Account) -> pv.Viewer:
+    """The viewer behind an account; an account without a person (a system administrator
+    created by ``idp admin create``) sees through its admin scope only."""
+    if account.person_id is not None:
+        return load_viewer(session, account.person_id, account.id)
+    return pv.Viewer(person_id=NOBODY, cls="Q3", admin_scopes=admin_scopes(session, account.id))
+
+
 def load_viewer(session: Session, person_id: uuid.UUID,
                 account_id: uuid.UUID | None = None) -> pv.Viewer:
     person = session.get_one(Person, person_id)
     posts = queries.active_posts(session, person_id)
     primary = next((p for p in posts if p.kind.value == "primary"), None)
-    scopes: tuple[pv.Path, ...] = ()
-    if account_id is not None:
-        scopes = tuple(tokens(path) for path in session.scalars(
-            select(Node.path).join(AdminGrantScope, AdminGrantScope.node_id == Node.id)
-            .join(AdminGrant, AdminGrant.id == AdminGrantScope.grant_id)
-            .where(AdminGrant.account_id == account_id)))
+    scopes = admin_scopes(session, account_id) if account_id is not None else ()
     tag_ids = session.scalars(select(TagMember.tag_id).where(TagMember.person_id == person_id))
     accepted = session.scalars(select(ContactLink.target_id).where(
         ContactLink.requester_id == person_id, ContactLink.status == "accepted"))
@@ -170,3 +193,17 @@ def load_target(session: Session, person_id: uuid.UUID) -> tuple[Person, pv.Targ
         person_id=str(person.id), cls=person.visibility_class.value,
         posts=tuple(tokens(p.node_path) for p in posts), not_searchable=person.not_searchable,
         active=person.status == PersonStatus.ACTIVE)
+
+
+def load_grant(session: Session, account: Account) -> Grant:
+    """The admin's effective grant: every grant row of theirs merged (system admins: all)."""
+    if account.type == AccountType.SYSTEM_ADMIN:
+        return SYSTEM_ADMIN
+    scopes: list[pv.Path] = []
+    permissions: set[Permission] = set()
+    for grant in session.scalars(select(AdminGrant).where(AdminGrant.account_id == account.id)):
+        permissions |= {Permission(p) for p in grant.permissions.split()}
+        scopes += [tokens(path) for path in session.scalars(
+            select(Node.path).join(AdminGrantScope, AdminGrantScope.node_id == Node.id)
+            .where(AdminGrantScope.grant_id == grant.id))]
+    return Grant(scopes=tuple(scopes), permissions=frozenset(permissions))

@@ -36,6 +36,8 @@ from idp import store
 from idp import tokens
 from idp.runtime import runtime
 from policies import visibility as pv
+from policies.delegation import Permission
+from policies.delegation import may_act
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 MAX_PAGE = 500
@@ -89,9 +91,9 @@ def _authenticate() -> None:
     except tokens.InvalidToken as exc:
         raise _unauthorized(str(exc)) from exc
     account = session.get(Account, _uuid(token.subject, unauthorized=True))
-    if account is None or not accounts.usable(account) or account.person_id is None:
+    if account is None or not accounts.usable(account):
         raise _unauthorized("account not usable")
-    g.viewer = dv.load_viewer(session, account.person_id, account.id)
+    g.viewer = dv.load_account_viewer(session, account)
     g.account = account
     g.hidden = dv.load_hidden(session)
     g.rules = dv.load_rules(session)
@@ -215,7 +217,10 @@ def get_person(person_id: str) -> Response:
 @bp.get("/me")
 def me() -> Response:
     session = _session()
-    person = session.get_one(Person, uuid.UUID(g.viewer.person_id))
+    if g.account.person_id is None:
+        return jsonify(id=None, name=None, visibility_class=None, posts=[],
+                       account={"username": g.account.username, "type": g.account.type.value})
+    person = session.get_one(Person, g.account.person_id)
     posts = queries.active_posts(session, person.id)
     return jsonify(id=str(person.id), name=person.name,
                    visibility_class=person.visibility_class.value,
@@ -288,3 +293,25 @@ def accept_contact_request(link_id: str) -> Response:
                                            uuid.UUID(g.viewer.person_id))
     session.commit()
     return jsonify(id=str(link.id), status=link.status)
+
+
+@bp.get("/admin/visibility/explain")
+def explain_visibility() -> Response:
+    """"Can A see, search, contact B — and why": the decision and the rule that decided.
+    Needs the visibility permission over B; A and B are person ids."""
+    session = _session()
+    grant = dv.load_grant(session, g.account)
+    viewer_id, target_id = (_uuid(request.args.get(k, "")) for k in ("viewer", "target"))
+    loaded = dv.load_target(session, target_id)
+    if loaded is None or session.get(Person, viewer_id) is None:
+        raise NOT_FOUND
+    person, target = loaded
+    allowed = grant.system or any(
+        may_act(grant, Permission.VISIBILITY, p).allowed for p in target.posts)
+    if not allowed:
+        raise NOT_FOUND
+    viewer_account = queries.account_of_person(session, viewer_id)
+    viewer = dv.load_viewer(session, viewer_id, viewer_account.id if viewer_account else None)
+    d = pv.decide(viewer, target, g.rules, g.hidden)
+    return jsonify(viewer=str(viewer_id), target=str(person.id), mode=d.mode.value,
+                   listed=d.listed, search=d.search.value, contact=d.contact.value, rule=d.rule)

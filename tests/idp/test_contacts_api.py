@@ -250,3 +250,29 @@ def test_quota_429_and_bulk_read_audit(world, settings, sessions) -> None:
         assert other.status_code == 200  # quotas are per viewer
     finally:
         runtime(app).engine.dispose()
+
+
+def test_explain_names_the_deciding_rule_for_admins_only(world, sessions, dsettings,
+                                                         ctx) -> None:
+    app, w = world
+    with sessions.begin() as s:
+        boss = accounts.create(s, dsettings, ctx, username="sysadmin",
+                               account_type="system_admin")
+        boss_id = boss.id
+        rules.grant(s, ctx, w["clerk_account"], [w["town"]], ["visibility"])
+    client = app.test_client()
+    url = f"/api/v1/admin/visibility/explain?viewer={w['villager']}&target={w['leader']}"
+    body = client.get(url, headers=bearer(app, boss_id)).get_json()
+    assert (body["mode"], body["rule"], body["contact"]) == (
+        "searchable", "matrix", "after_consent")
+    spy = client.get(f"/api/v1/admin/visibility/explain?viewer={w['villager']}"
+                     f"&target={w['spy']}", headers=bearer(app, boss_id)).get_json()
+    assert (spy["mode"], spy["rule"]) == ("none", "hidden")
+    # a graded admin over the town may ask about people there, not about the leader
+    graded = bearer(app, w["clerk_account"])
+    assert client.get(url, headers=graded).status_code == 404
+    own = client.get(f"/api/v1/admin/visibility/explain?viewer={w['clerk']}"
+                     f"&target={w['villager']}", headers=graded).get_json()
+    assert own["rule"] == "admin.scope"
+    # a plain user is refused exactly like a missing person
+    assert client.get(url, headers=bearer(app, w["villager_account"])).status_code == 404
