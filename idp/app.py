@@ -49,8 +49,10 @@ def create_app(settings: config.Settings | None = None) -> Flask:
     _register_errors(app)
     _register_health(app)
     from idp.api import bp as api_bp
+    from idp.openapi import bp as openapi_bp
 
     app.register_blueprint(api_bp)
+    app.register_blueprint(openapi_bp)
     return app
 
 

@@ -1,0 +1,81 @@
+"""The OpenAPI 3.1 document of the contacts API, served at /api/v1/openapi.json."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint
+from flask import Response
+from flask import jsonify
+
+bp = Blueprint("openapi", __name__)
+
+_ID = {"type": "string", "format": "uuid"}
+_ERROR = {"type": "object", "required": ["error", "message"], "properties": {
+    "error": {"type": "string"}, "message": {"type": "string"},
+    "request_id": {"type": "string"}}}
+_PAGE = [{"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1,
+                                                      "maximum": 500, "default": 50}},
+         {"name": "cursor", "in": "query", "schema": {"type": "string"}}]
+
+
+def _path_id(name: str) -> dict[str, Any]:
+    return {"name": name, "in": "path", "required": True, "schema": _ID}
+
+
+def _op(summary: str, params: list | None = None, body: dict | None = None,
+        status: str = "200") -> dict[str, Any]:
+    op: dict[str, Any] = {
+        "summary": summary, "parameters": params or [],
+        "responses": {status: {"description": "OK"},
+                      "401": {"description": "missing or invalid bearer token",
+                              "content": {"application/json": {"schema": _ERROR}}},
+                      "404": {"description": "unknown — or not visible to you (same body)",
+                              "content": {"application/json": {"schema": _ERROR}}},
+                      "429": {"description": "read quota exceeded (anti-scraping)"}}}
+    if body:
+        op["requestBody"] = {"required": True, "content": {"application/json": {
+            "schema": body}}}
+    return op
+
+
+DOCUMENT: dict[str, Any] = {
+    "openapi": "3.1.0",
+    "info": {"title": "统一用户体系 contacts API", "version": "1",
+             "description": "Every read obeys Q1–Q4 visibility, hidden nodes, unit overrides "
+                            "and not-searchable flags; what you may not see answers 404."},
+    "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer",
+                                                  "bearerFormat": "JWT (RFC 9068)"}}},
+    "security": [{"bearer": []}],
+    "paths": {
+        "/api/v1/me": {"get": _op("The caller: person, account, posts")},
+        "/api/v1/nodes/{node_id}": {"get": _op("A node", [_path_id("node_id")])},
+        "/api/v1/nodes/{node_id}/children": {
+            "get": _op("Visible children, in 排序 order", [_path_id("node_id")])},
+        "/api/v1/nodes/{node_id}/people": {
+            "get": _op("People listed under the node, in post order", [_path_id("node_id"),
+                                                                       *_PAGE])},
+        "/api/v1/people/{person_id}": {
+            "get": _op("A person with their mode; mobile masked unless direct",
+                       [_path_id("person_id")])},
+        "/api/v1/tags": {"get": _op("Tags shared with the caller")},
+        "/api/v1/tags/{tag_id}/people": {
+            "get": _op("A tag's people as the caller may list them", [_path_id("tag_id"),
+                                                                      *_PAGE])},
+        "/api/v1/contact-requests": {
+            "post": _op("Ask a searchable-and-addable person (可搜可加)", body={
+                "type": "object", "required": ["target_id"],
+                "properties": {"target_id": _ID}}, status="201")},
+        "/api/v1/contact-requests/{link_id}/accept": {
+            "post": _op("Accept a request made to you", [_path_id("link_id")])},
+        "/api/v1/admin/visibility/explain": {
+            "get": _op("Can A see, search, contact B — and which rule decided", [
+                {"name": "viewer", "in": "query", "required": True, "schema": _ID},
+                {"name": "target", "in": "query", "required": True, "schema": _ID}])},
+    },
+}
+
+
+@bp.get("/api/v1/openapi.json")
+def openapi() -> Response:
+    return jsonify(DOCUMENT)
