@@ -19,14 +19,17 @@ import time
 import uuid
 from collections.abc import Callable
 from typing import Any
+from typing import cast
 
 from pypinyin import Style
 from pypinyin import lazy_pinyin
+from sqlalchemy import Table
 from sqlalchemy import insert
 from sqlalchemy import select
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from directory import audit
@@ -237,8 +240,11 @@ def _people_weights(rng: random.Random, tree: _Tree) -> list[float]:
 
 
 def _is_empty(conn: Connection) -> bool:
-    return (conn.scalar(select(Node.id).limit(1)) is None
-            and conn.scalar(select(Person.id).limit(1)) is None)
+    try:
+        return (conn.scalar(select(Node.id).limit(1)) is None
+                and conn.scalar(select(Person.id).limit(1)) is None)
+    except DBAPIError as exc:
+        raise ValueError("the database is not migrated: run the migrations first") from exc
 
 
 def _fast_load(conn: Connection, on: bool) -> None:
@@ -285,7 +291,8 @@ def generate(
     cipher = dsettings.cipher
     now = dt.datetime.now(dt.UTC)
     seconds = {"tree": 0.0, "people_rows": 0.0, "crypto": 0.0, "insert": 0.0}
-    node_table, person_table, post_table = Node.__table__, Person.__table__, Post.__table__
+    node_table, person_table, post_table = (
+        cast(Table, m.__table__) for m in (Node, Person, Post))
 
     with engine.connect() as conn:
         if not _is_empty(conn):
