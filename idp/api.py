@@ -315,3 +315,12 @@ def explain_visibility() -> Response:
     d = pv.decide(viewer, target, g.rules, g.hidden)
     return jsonify(viewer=str(viewer_id), target=str(person.id), mode=d.mode.value,
                    listed=d.listed, search=d.search.value, contact=d.contact.value, rule=d.rule)
+
+
+def _register_admin() -> None:
+    from idp.admin_api import bp as admin_bp
+
+    bp.register_blueprint(admin_bp)
+
+
+_register_admin()

@@ -11,6 +11,8 @@ from flask import jsonify
 bp = Blueprint("openapi", __name__)
 
 _ID = {"type": "string", "format": "uuid"}
+_CLASSES = ["Q1", "Q2", "Q3", "Q4"]
+_PERMISSIONS = ["structure", "people", "accounts", "apps", "tags", "visibility", "audit-read"]
 _ERROR = {"type": "object", "required": ["error", "message"], "properties": {
     "error": {"type": "string"}, "message": {"type": "string"},
     "request_id": {"type": "string"}}}
@@ -72,6 +74,37 @@ DOCUMENT: dict[str, Any] = {
             "get": _op("Can A see, search, contact B — and which rule decided", [
                 {"name": "viewer", "in": "query", "required": True, "schema": _ID},
                 {"name": "target", "in": "query", "required": True, "schema": _ID}])},
+        "/api/v1/admin/visibility/rules": {
+            "get": _op("The matrix cells and the unit overrides inside your scope"),
+            "put": _op("Set or clear (mode null) one cell; node_id null = deployment matrix",
+                       body={"type": "object", "required": ["viewer_class", "target_class"],
+                             "properties": {"viewer_class": {"enum": _CLASSES},
+                                            "target_class": {"enum": _CLASSES},
+                                            "mode": {"enum": ["direct", "searchable", "none",
+                                                              None]},
+                                            "node_id": {**_ID, "nullable": True}}})},
+        "/api/v1/admin/nodes/{node_id}/hidden": {
+            "put": _op("Hide or show a node and its subtree", [_path_id("node_id")],
+                       body={"type": "object", "required": ["hidden"],
+                             "properties": {"hidden": {"type": "boolean"}}})},
+        "/api/v1/admin/nodes/{node_id}/allow": {
+            "post": _op("Add a person, node or tag to a hidden node's allow-list",
+                        [_path_id("node_id")], status="201", body={
+                            "type": "object", "properties": {
+                                "person_id": _ID, "node_id": _ID, "tag_id": _ID}})},
+        "/api/v1/admin/people/{person_id}/not-searchable": {
+            "put": _op("Flag a person 不可搜不可加 (or clear it)", [_path_id("person_id")],
+                       body={"type": "object", "required": ["not_searchable"],
+                             "properties": {"not_searchable": {"type": "boolean"}}})},
+        "/api/v1/admin/grants": {
+            "post": _op("Delegate a grant downward (scope inside yours, permissions a subset)",
+                        status="201", body={
+                            "type": "object",
+                            "required": ["account_id", "node_ids", "permissions"],
+                            "properties": {"account_id": _ID,
+                                           "node_ids": {"type": "array", "items": _ID},
+                                           "permissions": {"type": "array", "items": {
+                                               "enum": _PERMISSIONS}}}})},
     },
 }
 

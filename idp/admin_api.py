@@ -1,0 +1,156 @@
+"""Admin endpoints of the contacts API (#3): the visibility matrix and unit overrides,
+hidden flags and allow-lists, not-searchable people, and graded grants. Every change is
+checked against ``policies.delegation`` on the caller's grant and on the object's place in
+the tree; what lies outside the caller's scope answers 404."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from flask import Blueprint
+from flask import Response
+from flask import current_app
+from flask import g
+from flask import jsonify
+from flask import request
+from sqlalchemy import select
+
+from directory import people
+from directory import queries
+from directory import rules as rule_cmds
+from directory import tree
+from directory import visibility as dv
+from directory.models import Account
+from directory.models import AccountType
+from directory.models import Node
+from directory.models import VisibilityRule
+from idp.api import NOT_FOUND
+from idp.api import ApiError
+from idp.api import _audit_ctx
+from idp.api import _session
+from idp.api import _uuid
+from idp.runtime import runtime
+from policies.delegation import Grant
+from policies.delegation import Permission
+from policies.delegation import may_act
+from policies.delegation import may_delegate
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+ADMIN_TYPES = {AccountType.SYSTEM_ADMIN, AccountType.GRADED_ADMIN}
+
+
+@bp.before_request
+def _require_admin() -> None:
+    if g.account.type not in ADMIN_TYPES:
+        raise ApiError(403, "forbidden", "administrators only")
+    g.grant = dv.load_grant(_session(), g.account)
+
+
+def _body() -> dict[str, Any]:
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise ApiError(400, "invalid_request", "a JSON object is required")
+    return body
+
+
+def _node_in_scope(node_id: uuid.UUID, permission: Permission) -> Node:
+    node = _session().get(Node, node_id)
+    if node is None or not may_act(g.grant, permission, dv.tokens(node.path)).allowed:
+        raise NOT_FOUND
+    return node
+
+
+def _optional_uuid(body: dict[str, Any], field: str) -> uuid.UUID | None:
+    value = body.get(field)
+    return None if value is None else _uuid(str(value))
+
+
+@bp.get("/visibility/rules")
+def get_rules() -> Response:
+    session = _session()
+    rows = session.execute(select(VisibilityRule, Node.path).outerjoin(
+        Node, Node.id == VisibilityRule.scope_node_id)).all()
+    out = [{"node_id": str(r.scope_node_id) if r.scope_node_id else None,
+            "viewer_class": r.viewer_class.value, "target_class": r.target_class.value,
+            "mode": r.mode} for r, path in rows
+           if path is None or may_act(g.grant, Permission.VISIBILITY, dv.tokens(path)).allowed]
+    return jsonify(items=out)
+
+
+@bp.put("/visibility/rules")
+def put_rule() -> Response:
+    """Set one cell: of the deployment matrix (system administrators) or of a unit override."""
+    body, session = _body(), _session()
+    node_id = _optional_uuid(body, "node_id")
+    if node_id is None and not g.grant.system:
+        raise ApiError(403, "forbidden", "only system administrators set the deployment matrix")
+    if node_id is not None:
+        _node_in_scope(node_id, Permission.VISIBILITY)
+    rule_cmds.set_rule(session, _audit_ctx(), str(body.get("viewer_class")),
+                       str(body.get("target_class")), body.get("mode"), node_id)
+    session.commit()
+    return jsonify(status="ok")
+
+
+@bp.put("/nodes/<node_id>/hidden")
+def put_hidden(node_id: str) -> Response:
+    body, session = _body(), _session()
+    if not isinstance(body.get("hidden"), bool):
+        raise ApiError(400, "invalid_request", "hidden must be true or false")
+    node = _node_in_scope(_uuid(node_id), Permission.VISIBILITY)
+    tree.update_node(session, _audit_ctx(), node.id, hidden=body["hidden"])
+    session.commit()
+    return jsonify(id=str(node.id), hidden=body["hidden"])
+
+
+@bp.post("/nodes/<node_id>/allow")
+def post_allow(node_id: str) -> tuple[Response, int]:
+    body, session = _body(), _session()
+    node = _node_in_scope(_uuid(node_id), Permission.VISIBILITY)
+    entry = rule_cmds.allow_hidden(
+        session, _audit_ctx(), node.id, person_id=_optional_uuid(body, "person_id"),
+        node_id=_optional_uuid(body, "node_id"), tag_id=_optional_uuid(body, "tag_id"))
+    session.commit()
+    return jsonify(id=str(entry.id)), 201
+
+
+@bp.put("/people/<person_id>/not-searchable")
+def put_not_searchable(person_id: str) -> Response:
+    body, session = _body(), _session()
+    if not isinstance(body.get("not_searchable"), bool):
+        raise ApiError(400, "invalid_request", "not_searchable must be true or false")
+    pid = _uuid(person_id)
+    posts = queries.active_posts(session, pid)
+    if not g.grant.system and not any(may_act(g.grant, Permission.VISIBILITY,
+                                              dv.tokens(p.node_path)).allowed for p in posts):
+        raise NOT_FOUND
+    people.update(session, runtime(current_app).directory, _audit_ctx(), pid,
+                  people.PersonData(not_searchable=body["not_searchable"]))
+    session.commit()
+    return jsonify(id=person_id, not_searchable=body["not_searchable"])
+
+
+@bp.post("/grants")
+def post_grant() -> tuple[Response, int]:
+    """Delegate downward only: scope inside the caller's, permissions a subset (000 §6)."""
+    body, session = _body(), _session()
+    account = session.get(Account, _uuid(str(body.get("account_id"))))
+    if account is None or account.type != AccountType.GRADED_ADMIN:
+        raise ApiError(400, "invalid_request", "account_id must name a graded administrator")
+    node_ids = [_uuid(str(n)) for n in body.get("node_ids") or []]
+    nodes = [session.get(Node, n) for n in node_ids]
+    if any(n is None for n in nodes):
+        raise NOT_FOUND
+    perms = [str(p) for p in body.get("permissions") or []]
+    try:
+        wanted = Grant(scopes=tuple(dv.tokens(n.path) for n in nodes if n),
+                       permissions=frozenset(Permission(p) for p in perms))
+    except ValueError as exc:
+        raise ApiError(400, "invalid_request", "unknown permission") from exc
+    verdict = may_delegate(g.grant, wanted)
+    if not verdict.allowed:
+        raise ApiError(403, "forbidden", verdict.rule)
+    row = rule_cmds.grant(session, _audit_ctx(), account.id, node_ids, perms, g.account.id)
+    session.commit()
+    return jsonify(id=str(row.id)), 201
