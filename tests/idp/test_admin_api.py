@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from directory import accounts
 from directory import rules
-from tests.idp.test_contacts_api import bearer
-from tests.idp.test_contacts_api import world  # noqa: F401 - fixture reuse
+from tests.idp.support import bearer
 
 
 def _admins(sessions, dsettings, ctx, w):
@@ -20,7 +19,7 @@ def _admins(sessions, dsettings, ctx, w):
         return boss.id, town_admin.id, junior.id
 
 
-def test_users_are_refused(world) -> None:  # noqa: F811
+def test_users_are_refused(world) -> None:
     app, w = world
     r = app.test_client().get("/api/v1/admin/visibility/rules",
                               headers=bearer(app, w["villager_account"]))
@@ -28,7 +27,7 @@ def test_users_are_refused(world) -> None:  # noqa: F811
 
 
 def test_matrix_is_system_admin_only_overrides_need_scope(world, sessions, dsettings,
-                                                          ctx) -> None:  # noqa: F811
+                                                          ctx) -> None:
     app, w = world
     boss, town_admin, _ = _admins(sessions, dsettings, ctx, w)
     client = app.test_client()
@@ -57,7 +56,7 @@ def test_matrix_is_system_admin_only_overrides_need_scope(world, sessions, dsett
     assert len(everything.get_json()["items"]) == 3
 
 
-def test_hide_a_node_and_allow_a_person(world, sessions, dsettings, ctx) -> None:  # noqa: F811
+def test_hide_a_node_and_allow_a_person(world, sessions, dsettings, ctx) -> None:
     app, w = world
     _, town_admin, _ = _admins(sessions, dsettings, ctx, w)
     client, admin = app.test_client(), bearer(app, town_admin)
@@ -76,7 +75,7 @@ def test_hide_a_node_and_allow_a_person(world, sessions, dsettings, ctx) -> None
     assert elsewhere.status_code == 404
 
 
-def test_not_searchable_flag(world, sessions, dsettings, ctx) -> None:  # noqa: F811
+def test_not_searchable_flag(world, sessions, dsettings, ctx) -> None:
     app, w = world
     _, town_admin, _ = _admins(sessions, dsettings, ctx, w)
     client = app.test_client()
@@ -90,7 +89,7 @@ def test_not_searchable_flag(world, sessions, dsettings, ctx) -> None:  # noqa: 
     assert outside.status_code == 404
 
 
-def test_grants_only_downward(world, sessions, dsettings, ctx) -> None:  # noqa: F811
+def test_grants_only_downward(world, sessions, dsettings, ctx) -> None:
     app, w = world
     _, town_admin, junior = _admins(sessions, dsettings, ctx, w)
     client, admin = app.test_client(), bearer(app, town_admin)

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pyotp
 import pytest
-from click.testing import CliRunner
 from sqlalchemy import func
 from sqlalchemy import select
 from sqlalchemy import text
@@ -20,21 +18,7 @@ from directory.models import Person
 from directory.models import Post
 from directory.models import SigningKey
 from directory.models import Tag
-from idp.cli import main
-from tests.factories import TEST_SECRETS
-
-
-@pytest.fixture
-def cli_env(db_url: str, tmp_path: Path) -> dict[str, str]:
-    keys = ",".join(f"{k}:{v}" for k, v in TEST_SECRETS["data_keys"].items())
-    return {"IDP_CONFIG": str(tmp_path / "var" / "idp.toml"), "IDP_DATABASE_URL": db_url,
-            "IDP_SECRET_KEY": TEST_SECRETS["secret_key"], "IDP_DATA_KEYS": keys,
-            "IDP_DATA_KEY_ID": TEST_SECRETS["data_key_id"],
-            "IDP_INDEX_KEY": TEST_SECRETS["index_key"]}
-
-
-def run(env: dict[str, str], *args: str, stdin: str | None = None):
-    return CliRunner().invoke(main, list(args), env=env, input=stdin, catch_exceptions=False)
+from tests.idp.support import run
 
 
 def test_init_is_idempotent(cli_env, sessions) -> None:

@@ -10,53 +10,12 @@ from joserfc import jwt
 from joserfc.jwk import ECKey
 
 from directory import accounts
-from directory import audit
 from directory import rules
 from idp import create_app
-from idp import store
-from idp import tokens
 from idp.app import runtime
 from tests import factories as f
-
-
-@pytest.fixture
-def world(sessions, dsettings, ctx, settings, engine):
-    app = create_app(settings)
-    with sessions.begin() as s:
-        store.ensure_signing_keys(s, dsettings.cipher, audit.Context(actor="test"))
-        t = f.qingpu(s, ctx)
-        secret = f.node(s, ctx, t["edu"], "督查室", hidden=True)
-        w = {k: v.id for k, v in t.items()} | {"secret": secret.id}
-        people = {
-            "leader": f.person(s, dsettings, ctx, t["gov"], "王建国", visibility_class="Q1"),
-            "clerk": f.person(s, dsettings, ctx, t["office"], "李娜", mobile="13812345678",
-                              id_number=f.id_number()),
-            "villager": f.person(s, dsettings, ctx, t["village"], "张伟"),
-            "spy": f.person(s, dsettings, ctx, secret, "赵敏"),
-        }
-        for i in range(7):
-            f.person(s, dsettings, ctx, t["office"], f"科员{i}")
-        w |= {k: p.id for k, p in people.items()}
-        for name in ("clerk", "villager"):
-            a = accounts.create(s, dsettings, ctx, username=name, account_type="user",
-                                person_id=people[name].id)
-            w[f"{name}_account"] = a.id
-        rules.set_rule(s, ctx, "Q4", "Q1", "searchable")
-    yield app, w
-    runtime(app).engine.dispose()
-
-
-def bearer(app, account_id, **kw) -> dict:
-    rt = runtime(app)
-    with rt.sessions() as s:
-        token = tokens.mint_access_token(s, rt.directory.cipher, rt.settings.issuer,
-                                         subject=str(account_id), client_id="test",
-                                         scope="contacts", **kw)
-    return {"Authorization": f"Bearer {token}"}
-
-
-def without_request_id(body: dict) -> dict:
-    return {k: v for k, v in body.items() if k != "request_id"}
+from tests.idp.support import bearer
+from tests.idp.support import without_request_id
 
 
 def test_requires_a_bearer_token(world) -> None:

@@ -11,11 +11,10 @@ from directory import accounts
 from directory import people
 from directory.models import Person
 from tests import factories as f
-from tests.idp.test_cli import cli_env  # noqa: F401 - fixture reuse
-from tests.idp.test_cli import run
+from tests.idp.support import run
 
 
-def test_rotate_reencrypts_under_active_key(cli_env, sessions, dsettings, ctx) -> None:  # noqa: F811
+def test_rotate_reencrypts_under_active_key(cli_env, sessions, dsettings, ctx) -> None:
     old = dataclasses.replace(dsettings, cipher=dataclasses.replace(
         dsettings.cipher, active_key_id="t0"))
     with sessions.begin() as s:

@@ -12,11 +12,10 @@ from directory.models import AuditEvent
 from directory.models import Node
 from directory.models import Person
 from directory.models import Post
-from tests.idp.test_cli import cli_env  # noqa: F401 - fixture reuse
-from tests.idp.test_cli import run
+from tests.idp.support import run
 
 
-def test_generate_small_jurisdiction(cli_env, sessions, dsettings) -> None:  # noqa: F811
+def test_generate_small_jurisdiction(cli_env, sessions, dsettings) -> None:
     result = run(cli_env, "generate", "--people", "400", "--nodes", "60")
     assert result.exit_code == 0, result.output
     with sessions() as s:

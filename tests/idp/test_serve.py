@@ -14,8 +14,6 @@ from pathlib import Path
 
 import pytest
 
-from tests.idp.test_cli import cli_env  # noqa: F401 - fixture reuse
-
 IDP = str(Path(sys.executable).with_name("idp"))
 
 
@@ -38,7 +36,7 @@ def wait_for(url: str, seconds: float = 30.0) -> dict:
 
 
 @pytest.mark.slow
-def test_serve_with_gunicorn_workers(cli_env, sessions) -> None:  # noqa: F811
+def test_serve_with_gunicorn_workers(cli_env, sessions) -> None:
     env = os.environ | cli_env
     subprocess.run([IDP, "init"], env=env, check=True, capture_output=True)
     port = free_port()
@@ -54,7 +52,7 @@ def test_serve_with_gunicorn_workers(cli_env, sessions) -> None:  # noqa: F811
     assert "Booting worker" in output
 
 
-def test_serve_refuses_public_plain_http_issuer(cli_env) -> None:  # noqa: F811
+def test_serve_refuses_public_plain_http_issuer(cli_env) -> None:
     env = os.environ | cli_env | {"IDP_ISSUER": "http://idp.example.gov.cn"}
     result = subprocess.run([IDP, "serve", "--port", str(free_port())], env=env,
                             capture_output=True, text=True, timeout=60)
