@@ -405,3 +405,25 @@ class RateCounter(Base):
     key: Mapped[str] = mapped_column(String(200), primary_key=True)
     window_no: Mapped[int] = mapped_column(Integer, primary_key=True)  # epoch // window length
     count: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class ChangeRequest(Base):
+    """A structure change at level ≤ 3 filed by a graded administrator (000 §7 报备): the
+    tree changes only when a system administrator approves it."""
+
+    __tablename__ = "change_requests"
+
+    id: Mapped[uuid_pk]
+    action: Mapped[str] = mapped_column(String(16))  # create / rename / move / abolish
+    payload: Mapped[str] = mapped_column(Text)  # JSON of the action's arguments
+    requested_by: Mapped[uuid.UUID] = mapped_column(ForeignKey("accounts.id"))
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    decided_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("accounts.id"))
+    decided_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    reason: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[created_at]
+
+    __table_args__ = (
+        CheckConstraint("status IN ('pending', 'approved', 'rejected')", name="status"),
+        CheckConstraint("action IN ('create', 'rename', 'move', 'abolish')", name="action"),
+    )

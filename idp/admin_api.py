@@ -19,6 +19,7 @@ from sqlalchemy import select
 from directory import people
 from directory import queries
 from directory import rules as rule_cmds
+from directory import structure
 from directory import tree
 from directory import visibility as dv
 from directory.models import Account
@@ -32,9 +33,13 @@ from idp.api import _session
 from idp.api import _uuid
 from idp.runtime import runtime
 from policies.delegation import Grant
+from policies.delegation import Outcome
 from policies.delegation import Permission
+from policies.delegation import Verdict
 from policies.delegation import may_act
+from policies.delegation import may_change_structure
 from policies.delegation import may_delegate
+from policies.delegation import may_move
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 ADMIN_TYPES = {AccountType.SYSTEM_ADMIN, AccountType.GRADED_ADMIN}
@@ -154,3 +159,54 @@ def post_grant() -> tuple[Response, int]:
     row = rule_cmds.grant(session, _audit_ctx(), account.id, node_ids, perms, g.account.id)
     session.commit()
     return jsonify(id=str(row.id)), 201
+
+
+def _structure_verdict(action: str, payload: dict[str, Any]) -> Verdict:
+    """The policy decision for a structure change, on the tree as it is now."""
+    session = _session()
+    structure.check_action(action)
+    if action == "create":
+        parent = structure.node_for(session, payload, "parent_id")
+        return may_change_structure(g.grant, dv.tokens(parent.path) + ("new",))
+    node = structure.node_for(session, payload)
+    if action == "move":
+        parent = structure.node_for(session, payload, "parent_id")
+        return may_move(g.grant, dv.tokens(node.path), dv.tokens(parent.path))
+    return may_change_structure(g.grant, dv.tokens(node.path))
+
+
+@bp.post("/structure")
+def post_structure() -> tuple[Response, int]:
+    """Change the tree: applied at once where the caller may (level ≥ 4 in scope, or a
+    system administrator), filed as a change request at level ≤ 3, refused elsewhere."""
+    body, session = _body(), _session()
+    action, payload = str(body.get("action")), body.get("payload")
+    if not isinstance(payload, dict):
+        raise ApiError(400, "invalid_request", "payload must be an object")
+    verdict = _structure_verdict(action, payload)
+    if verdict.outcome is Outcome.DENY:
+        if verdict.rule.startswith("grant.lacks"):
+            raise ApiError(403, "forbidden", verdict.rule)
+        raise NOT_FOUND
+    if verdict.outcome is Outcome.CHANGE_REQUEST:
+        filed = structure.file_request(session, _audit_ctx(), g.account.id, action, payload)
+        session.commit()
+        return jsonify(status="pending", change_request_id=str(filed.id), rule=verdict.rule), 202
+    node = structure.apply(session, _audit_ctx(), action, payload)
+    session.commit()
+    return jsonify(status="applied", node_id=str(node.id)), 200
+
+
+@bp.post("/change-requests/<request_id>/<decision>")
+def decide_change_request(request_id: str, decision: str) -> Response:
+    """System administrators approve (the change applies now) or reject a request."""
+    if decision not in ("approve", "reject"):
+        raise NOT_FOUND
+    if not g.grant.system:
+        raise ApiError(403, "forbidden", "only system administrators decide change requests")
+    body, session = request.get_json(silent=True) or {}, _session()
+    reason = body.get("reason") if isinstance(body, dict) else None
+    decided = structure.decide_request(session, _audit_ctx(), _uuid(request_id), g.account.id,
+                                       decision == "approve", reason)
+    session.commit()
+    return jsonify(id=str(decided.id), status=decided.status)

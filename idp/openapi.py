@@ -105,6 +105,18 @@ DOCUMENT: dict[str, Any] = {
                                            "node_ids": {"type": "array", "items": _ID},
                                            "permissions": {"type": "array", "items": {
                                                "enum": _PERMISSIONS}}}})},
+        "/api/v1/admin/structure": {
+            "post": _op("Change the tree (create / rename / move / abolish): applied, or "
+                        "filed as a change request at level ≤ 3 (202)", body={
+                            "type": "object", "required": ["action", "payload"],
+                            "properties": {"action": {"enum": ["create", "rename", "move",
+                                                               "abolish"]},
+                                           "payload": {"type": "object"}}})},
+        "/api/v1/admin/change-requests/{request_id}/{decision}": {
+            "post": _op("Approve or reject a change request (system administrators)", [
+                _path_id("request_id"),
+                {"name": "decision", "in": "path", "required": True,
+                 "schema": {"enum": ["approve", "reject"]}}])},
     },
 }
 
