@@ -32,6 +32,7 @@ from directory.models import Node
 from directory.models import NodeStatus
 from directory.models import Person
 from directory.people import reveal
+from directory.search import search_people
 from idp import store
 from idp import tokens
 from idp.runtime import runtime
@@ -188,6 +189,21 @@ def get_node_people(node_id: str) -> Response:
               "title": r.title, "kind": r.kind} for r in rows]
     next_cursor = _encode_cursor(rows[-1]) if len(rows) == limit else None
     return jsonify(items=items, next_cursor=next_cursor)
+
+
+@bp.get("/people/search")
+def search() -> Response:
+    """Name prefix, full pinyin, initials or exact mobile for direct targets; exact full
+    name or exact mobile only for searchable-and-addable ones; each hit carries its mode."""
+    q = request.args.get("q", "")
+    if not q.strip() or len(q) > 100:
+        raise ApiError(400, "invalid_request", "q is 1 to 100 characters")
+    limit = min(_limit() if "limit" in request.args else 20, 50)
+    hits = search_people(_session(), runtime(current_app).directory, g.viewer, g.rules,
+                         g.hidden, q, limit=limit)
+    _charge(len(hits))
+    return jsonify(items=[{"person_id": str(h.person_id), "name": h.name, "mode": h.mode.value,
+                           "matched": h.matched} for h in hits])
 
 
 @bp.get("/people/<person_id>")

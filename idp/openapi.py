@@ -57,6 +57,13 @@ DOCUMENT: dict[str, Any] = {
         "/api/v1/nodes/{node_id}/people": {
             "get": _op("People listed under the node, in post order", [_path_id("node_id"),
                                                                        *_PAGE])},
+        "/api/v1/people/search": {
+            "get": _op("Search: prefix, pinyin, initials or exact mobile (direct targets); "
+                       "exact name or mobile only (searchable-and-addable targets)", [
+                           {"name": "q", "in": "query", "required": True,
+                            "schema": {"type": "string", "maxLength": 100}},
+                           {"name": "limit", "in": "query",
+                            "schema": {"type": "integer", "minimum": 1, "maximum": 50}}])},
         "/api/v1/people/{person_id}": {
             "get": _op("A person with their mode; mobile masked unless direct",
                        [_path_id("person_id")])},

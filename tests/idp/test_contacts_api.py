@@ -235,3 +235,29 @@ def test_explain_names_the_deciding_rule_for_admins_only(world, sessions, dsetti
     assert own["rule"] == "admin.scope"
     # a plain user is refused exactly like a missing person
     assert client.get(url, headers=bearer(app, w["villager_account"])).status_code == 404
+
+
+@pytest.mark.parametrize("q,viewer,expected", [
+    ("李", "villager_account", {("李娜", "direct")}),
+    ("lina", "villager_account", {("李娜", "direct")}),
+    ("ln", "villager_account", {("李娜", "direct")}),
+    ("+86 138 1234 5678", "villager_account", {("李娜", "direct")}),
+    ("王建", "villager_account", set()),                       # Q4→Q1 searchable: no prefix
+    ("王建国", "villager_account", {("王建国", "searchable")}),  # exact full name
+    ("王建", "clerk_account", {("王建国", "direct")}),
+    ("赵敏", "clerk_account", set()),                          # hidden node
+    ("%", "clerk_account", set()),
+], ids=["name-prefix", "pinyin", "initials", "mobile", "searchable-no-prefix",
+        "searchable-exact", "q3-prefix", "hidden", "like-metachar"])
+def test_search(world, q, viewer, expected) -> None:
+    app, w = world
+    r = app.test_client().get("/api/v1/people/search", query_string={"q": q},
+                              headers=bearer(app, w[viewer]))
+    assert r.status_code == 200
+    assert {(h["name"], h["mode"]) for h in r.get_json()["items"]} == expected
+
+
+def test_search_needs_a_query(world) -> None:
+    app, w = world
+    r = app.test_client().get("/api/v1/people/search", headers=bearer(app, w["clerk_account"]))
+    assert r.status_code == 400
