@@ -16,6 +16,7 @@ from flask import jsonify
 from flask import request
 from sqlalchemy import select
 
+from directory import audit
 from directory import people
 from directory import queries
 from directory import rules as rule_cmds
@@ -25,6 +26,7 @@ from directory import visibility as dv
 from directory.models import Account
 from directory.models import AccountType
 from directory.models import Node
+from directory.models import Person
 from directory.models import VisibilityRule
 from idp.api import NOT_FOUND
 from idp.api import ApiError
@@ -210,3 +212,22 @@ def decide_change_request(request_id: str, decision: str) -> Response:
                                        decision == "approve", reason)
     session.commit()
     return jsonify(id=str(decided.id), status=decided.status)
+
+
+@bp.post("/people/<person_id>/reveal-id-number")
+def reveal_id_number(person_id: str) -> Response:
+    """The explicit, audited reveal of a national ID number (people permission over the
+    person); everywhere else admins see it masked and users never see it."""
+    session, pid = _session(), _uuid(person_id)
+    posts = queries.active_posts(session, pid)
+    if not g.grant.system and not any(may_act(g.grant, Permission.PEOPLE,
+                                              dv.tokens(p.node_path)).allowed for p in posts):
+        raise NOT_FOUND
+    person = session.get(Person, pid)
+    if person is None:
+        raise NOT_FOUND
+    value = people.reveal(session, runtime(current_app).directory, person, "id_number")
+    audit.record(session, "person.id_number_revealed", _audit_ctx(), target_type="person",
+                 target_id=pid)
+    session.commit()
+    return jsonify(id=person_id, id_number=value)

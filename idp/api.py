@@ -26,6 +26,7 @@ from directory import queries
 from directory import rules as visibility_rules
 from directory import tag_visibility
 from directory import visibility as dv
+from directory.crypto import mask_id_number
 from directory.crypto import mask_mobile
 from directory.models import Account
 from directory.models import Node
@@ -222,8 +223,14 @@ def get_person(person_id: str) -> Response:
         mobile = mask_mobile(mobile)
     posts = [p for p in queries.active_posts(session, person.id)
              if pv.node_visible(g.viewer, dv.tokens(p.node_path), g.hidden)]
+    id_number = None
+    if decision.rule in ("admin.scope", "person.deactivated") and person.id_number_enc:
+        # admins with scope see it masked; the clear value needs the audited reveal
+        id_number = mask_id_number(reveal(session, runtime(current_app).directory, person,
+                                          "id_number") or "")
     return jsonify(id=str(person.id), name=person.name, gender=person.gender.value,
                    mode=decision.mode.value, contact=decision.contact.value, mobile=mobile,
+                   id_number_masked=id_number,
                    office_phone=person.office_phone if decision.listed else None,
                    email=person.email if decision.listed else None,
                    posts=[{"node_id": str(p.node_id), "title": p.title, "kind": p.kind.value}

@@ -112,6 +112,9 @@ DOCUMENT: dict[str, Any] = {
                                            "node_ids": {"type": "array", "items": _ID},
                                            "permissions": {"type": "array", "items": {
                                                "enum": _PERMISSIONS}}}})},
+        "/api/v1/admin/people/{person_id}/reveal-id-number": {
+            "post": _op("Reveal a national ID number (people permission; audited)",
+                        [_path_id("person_id")])},
         "/api/v1/admin/structure": {
             "post": _op("Change the tree (create / rename / move / abolish): applied, or "
                         "filed as a change request at level ≤ 3 (202)", body={

@@ -110,3 +110,34 @@ def test_grants_only_downward(world, sessions, dsettings, ctx) -> None:
         "account_id": str(town_admin), "node_ids": [str(w["root"])],
         "permissions": ["visibility"]}, headers=admin)
     assert self_raise.status_code == 403
+
+
+def test_id_number_masked_for_admins_revealed_only_explicitly(world, sessions, dsettings,
+                                                              ctx) -> None:
+    from sqlalchemy import select
+
+    from directory.models import AuditEvent
+    from tests import factories as f
+
+    app, w = world
+    with sessions.begin() as s:
+        hr = accounts.create(s, dsettings, ctx, username="hr-admin", account_type="graded_admin")
+        rules.grant(s, ctx, hr.id, [w["edu"]], ["people"])
+        hr_id = hr.id
+    client, admin = app.test_client(), bearer(app, hr_id)
+    full = f.id_number()
+    read = client.get(f"/api/v1/people/{w['clerk']}", headers=admin).get_json()
+    assert read["id_number_masked"] == full[:3] + "*" * 11 + full[-4:]
+    user_read = client.get(f"/api/v1/people/{w['clerk']}",
+                           headers=bearer(app, w["villager_account"])).get_json()
+    assert user_read["id_number_masked"] is None
+    revealed = client.post(f"/api/v1/admin/people/{w['clerk']}/reveal-id-number",
+                           headers=admin).get_json()
+    assert revealed["id_number"] == full
+    with sessions() as s:
+        events = s.scalars(select(AuditEvent).where(
+            AuditEvent.action == "person.id_number_revealed")).all()
+    assert len(events) == 1 and full not in events[0].summary
+    outside = client.post(f"/api/v1/admin/people/{w['villager']}/reveal-id-number",
+                          headers=admin)
+    assert outside.status_code == 404
