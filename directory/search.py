@@ -135,7 +135,7 @@ def _policy_clauses(viewer: pv.Viewer, rules: pv.Rules, hidden: Mapping[str, pv.
     reachable = and_(Person.status == PersonStatus.ACTIVE, visible)
     by_rules = and_(reachable, ~Person.not_searchable)
     prefix = or_(Person.id == uuid.UUID(viewer.person_id), admin,
-                 is_accepted,
+                 and_(reachable, is_accepted),
                  and_(by_rules, _in_classes(_classes(viewer, rules, pv.Mode.DIRECT))))
     exact = and_(by_rules, _in_classes(_classes(viewer, rules, pv.Mode.SEARCHABLE)))
     return prefix, exact
