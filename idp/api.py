@@ -192,6 +192,18 @@ def get_node_people(node_id: str) -> Response:
     return jsonify(items=items, next_cursor=next_cursor)
 
 
+def _visible_person(person_id: uuid.UUID) -> tuple[Person, pv.Decision]:
+    """The person and the viewer's decision about them; 404 when they do not exist for V."""
+    loaded = dv.load_target(_session(), person_id)
+    if loaded is None:
+        raise NOT_FOUND
+    person, target = loaded
+    decision = pv.decide(g.viewer, target, g.rules, g.hidden)
+    if not decision.exists:
+        raise NOT_FOUND
+    return person, decision
+
+
 @bp.get("/people/search")
 def search() -> Response:
     """Name prefix, full pinyin, initials or exact mobile for direct targets; exact full
@@ -210,13 +222,7 @@ def search() -> Response:
 @bp.get("/people/<person_id>")
 def get_person(person_id: str) -> Response:
     session = _session()
-    loaded = dv.load_target(session, _uuid(person_id))
-    if loaded is None:
-        raise NOT_FOUND
-    person, target = loaded
-    decision = pv.decide(g.viewer, target, g.rules, g.hidden)
-    if not decision.exists:
-        raise NOT_FOUND
+    person, decision = _visible_person(_uuid(person_id))
     _charge(1)
     mobile = reveal(session, runtime(current_app).directory, person, "mobile")
     if mobile and decision.mode is not pv.Mode.DIRECT:
@@ -294,13 +300,7 @@ def _json_uuid(field: str) -> uuid.UUID:
 def create_contact_request() -> tuple[Response, int]:
     """Ask a searchable-and-addable person to become a contact (可搜可加)."""
     session = _session()
-    loaded = dv.load_target(session, _json_uuid("target_id"))
-    if loaded is None:
-        raise NOT_FOUND
-    person, target = loaded
-    decision = pv.decide(g.viewer, target, g.rules, g.hidden)
-    if not decision.exists:
-        raise NOT_FOUND
+    person, decision = _visible_person(_json_uuid("target_id"))
     if decision.contact is not pv.Contact.AFTER_CONSENT:
         raise ApiError(409, "already_contactable", "this person can be contacted directly")
     link = visibility_rules.request_contact(session, _audit_ctx(),
