@@ -119,6 +119,9 @@ class Node(Base):
     type: Mapped[str] = mapped_column(String(32))
     is_unit: Mapped[bool] = mapped_column(Boolean, default=False)
     hidden: Mapped[bool] = mapped_column(Boolean, default=False)
+    # 开放共享范围 (001 组织人员规范 §14): shared into the higher-level directory (True),
+    # withheld (False), or as the node above it (None).
+    share_upward: Mapped[bool | None] = mapped_column(Boolean)
     status: Mapped[NodeStatus] = mapped_column(
         _enum(NodeStatus, "node_status"), default=NodeStatus.ACTIVE
     )
@@ -427,3 +430,65 @@ class ChangeRequest(Base):
         CheckConstraint("status IN ('pending', 'approved', 'rejected')", name="status"),
         CheckConstraint("action IN ('create', 'rename', 'move', 'abolish')", name="action"),
     )
+
+
+class AppStatus(enum.StrEnum):
+    """An app's life (001 §13–§19): applied → approved / rejected → testing → online →
+    offline (maintenance) → deregistered."""
+
+    APPLIED = "applied"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    TESTING = "testing"
+    ONLINE = "online"
+    OFFLINE = "offline"
+    DEREGISTERED = "deregistered"
+
+
+class App(Base):
+    """A business app (应用) and OAuth client. Its directory access: the subtrees it may
+    read with its own token, hidden nodes granted to it by name, and whether it is the
+    higher-level directory that sees only what units share upward."""
+
+    __tablename__ = "apps"
+
+    id: Mapped[uuid_pk]
+    client_id: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    unit_node_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("nodes.id"))
+    status: Mapped[AppStatus] = mapped_column(
+        _enum(AppStatus, "app_status"), default=AppStatus.APPLIED
+    )
+    directory_upward: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[created_at]
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+class AppDirectoryScope(Base):
+    """A subtree an app may read through the contacts API with its own token."""
+
+    __tablename__ = "app_directory_scopes"
+
+    app_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("apps.id"), primary_key=True)
+    node_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("nodes.id"), primary_key=True)
+
+
+class AppHiddenGrant(Base):
+    """A hidden node granted to an app by name: without it the app never sees the node."""
+
+    __tablename__ = "app_hidden_grants"
+
+    app_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("apps.id"), primary_key=True)
+    node_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("nodes.id"), primary_key=True)
+
+
+class AccountApp(Base):
+    """An app listed on a temporary account: the only apps that account may use."""
+
+    __tablename__ = "account_apps"
+
+    account_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("accounts.id"), primary_key=True)
+    app_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("apps.id"), primary_key=True)

@@ -16,6 +16,8 @@ from directory.errors import conflict
 from directory.errors import invalid
 from directory.errors import not_found
 from directory.errors import precondition
+from directory.models import Account
+from directory.models import AccountType
 from directory.models import AdminGrant
 from directory.models import AdminGrantScope
 from directory.models import ContactLink
@@ -117,6 +119,12 @@ def grant(session: Session, ctx: audit.Context, account_id: uuid.UUID,
                           "permissions")
     if not scope_node_ids:
         raise invalid("directory.grant.scope", "a grant needs at least one subtree", "scopes")
+    account = session.get(Account, account_id)
+    if account is None:
+        raise invalid("directory.grant.account", "no such account", "account_id")
+    if account.type == AccountType.TEMPORARY:
+        raise invalid("directory.grant.temporary",
+                      "a temporary account is never an administrator", "account_id")
     for node_id in scope_node_ids:
         tree.get_active(session, node_id, "scopes")
     row = AdminGrant(account_id=account_id, permissions=" ".join(sorted(set(permissions))),

@@ -124,6 +124,11 @@ def _policy_clauses(viewer: pv.Viewer, rules: pv.Rules, hidden: Mapping[str, pv.
                     ) -> tuple[ColumnElement[bool], ColumnElement[bool]]:
     """(search PREFIX, search EXACT-or-better) for T as decide() computes them. Search is
     tree-wide, so every hidden node blocked for V counts, not only those under a node."""
+    if viewer.app is not None:
+        access = viewer.app
+        return and_(Person.status == PersonStatus.ACTIVE, ~Person.not_searchable,
+                    _has_active_post(lambda path: dv.app_path_clause(access, hidden, path))
+                    ), false()
     blocked = ["".join(b) for b in dv.blocked_hidden(viewer, hidden)]
     visible = _has_active_post(lambda path: and_(
         true(), *(~queries.path_in_subtree(path, b) for b in blocked)))

@@ -1,6 +1,7 @@
 """Tag visibility (001 组织人员规范 §11, #3): a tag is visible to people inside its owner
 node's subtree or a shared-with node's subtree, and to admins whose scope covers its
-owner. Resolving a tag's members applies the viewer's own listing rules to each person."""
+owner; to an app when its owner node or a shared-with node lies where the app may read.
+Resolving a tag's members applies the viewer's own listing rules to each person."""
 
 from __future__ import annotations
 
@@ -32,8 +33,16 @@ def _ancestor_paths(viewer: pv.Viewer) -> list[str]:
     return sorted({"".join(p[:i]) for p in viewer.posts for i in range(1, len(p) + 1)})
 
 
-def _visible_clause(viewer: pv.Viewer) -> ColumnElement[bool]:
+def _visible_clause(viewer: pv.Viewer, hidden: Mapping[str, pv.HiddenNode]
+                    ) -> ColumnElement[bool]:
     owner, shared = aliased(Node), aliased(Node)
+    if viewer.app is not None:
+        # an app: the owner node or a shared-with node lies where the app may read
+        return or_(
+            exists().where(owner.id == Tag.owner_node_id,
+                           dv.app_path_clause(viewer.app, hidden, owner.path)),
+            exists().where(TagShare.tag_id == Tag.id, shared.id == TagShare.node_id,
+                           dv.app_path_clause(viewer.app, hidden, shared.path)))
     mine = _ancestor_paths(viewer)
     by_owner = exists().where(owner.id == Tag.owner_node_id, owner.path.in_(mine))
     by_share = exists().where(TagShare.tag_id == Tag.id, shared.id == TagShare.node_id,
@@ -44,12 +53,15 @@ def _visible_clause(viewer: pv.Viewer) -> ColumnElement[bool]:
     return or_(by_owner, by_share, admin) if mine else admin
 
 
-def visible_tags(session: Session, viewer: pv.Viewer) -> list[Tag]:
-    return list(session.scalars(select(Tag).where(_visible_clause(viewer)).order_by(Tag.name)))
+def visible_tags(session: Session, viewer: pv.Viewer,
+                 hidden: Mapping[str, pv.HiddenNode]) -> list[Tag]:
+    return list(session.scalars(select(Tag).where(_visible_clause(viewer, hidden))
+                                .order_by(Tag.name)))
 
 
-def visible_tag(session: Session, viewer: pv.Viewer, tag_id: uuid.UUID) -> Tag | None:
-    return session.scalar(select(Tag).where(Tag.id == tag_id, _visible_clause(viewer)))
+def visible_tag(session: Session, viewer: pv.Viewer, hidden: Mapping[str, pv.HiddenNode],
+                tag_id: uuid.UUID) -> Tag | None:
+    return session.scalar(select(Tag).where(Tag.id == tag_id, _visible_clause(viewer, hidden)))
 
 
 def tag_people(session: Session, viewer: pv.Viewer, rules: pv.Rules,

@@ -21,12 +21,14 @@ from sqlalchemy import true
 from sqlalchemy.orm import Session
 from sqlalchemy.orm import aliased
 
+from directory import apps
 from directory import queries
 from directory.models import PATH_TOKEN_WIDTH
 from directory.models import Account
 from directory.models import AccountType
 from directory.models import AdminGrant
 from directory.models import AdminGrantScope
+from directory.models import App
 from directory.models import ContactLink
 from directory.models import HiddenAllow
 from directory.models import Node
@@ -107,13 +109,34 @@ def load_account_viewer(session: Session, account: Account) -> pv.Viewer:
     return pv.Viewer(person_id=NOBODY, cls="Q3", admin_scopes=admin_scopes(session, account.id))
 
 
+def load_app_viewer(session: Session, app: App) -> pv.Viewer:
+    """The viewer behind an app's own token (client credentials): its directory scope, the
+    hidden nodes granted to it by name and, for the higher-level directory, what units
+    share upward (nothing unless a unit says so: 严格控制开放共享的范围)."""
+    scopes, grants = apps.directory_access(session, app)
+    sharing: tuple[tuple[pv.Path, bool], ...] = ()
+    if app.directory_upward:
+        sharing = tuple((tokens(n.path), bool(n.share_upward))
+                        for n in apps.shared_nodes(session))
+    return pv.app_viewer(pv.AppAccess(
+        app_id=str(app.id), scopes=tuple(tokens(n.path) for n in scopes),
+        hidden_grants=frozenset(tokens(n.path)[-1] for n in grants),
+        upward=app.directory_upward, sharing=sharing, share_default=False))
+
+
 def load_viewer(session: Session, person_id: uuid.UUID,
                 account_id: uuid.UUID | None = None) -> pv.Viewer:
     person = session.get_one(Person, person_id)
     posts = queries.active_posts(session, person_id)
     primary = next((p for p in posts if p.kind.value == "primary"), None)
     scopes = admin_scopes(session, account_id) if account_id is not None else ()
-    tag_ids = session.scalars(select(TagMember.tag_id).where(TagMember.person_id == person_id))
+    # V's tags: tagged directly, or through a tagged node at or above one of V's posts
+    above = sorted({p.node_path[:i] for p in posts
+                    for i in range(PATH_TOKEN_WIDTH, len(p.node_path) + 1, PATH_TOKEN_WIDTH)})
+    tag_ids = session.scalars(select(TagMember.tag_id).where(TagMember.person_id == person_id)
+                              .union(select(TagMember.tag_id).join(
+                                  Node, Node.id == TagMember.node_id).where(
+                                  Node.path.in_(above))))
     accepted = session.scalars(select(ContactLink.target_id).where(
         ContactLink.requester_id == person_id, ContactLink.status == "accepted"))
     return pv.Viewer(
@@ -133,11 +156,39 @@ def _in_any(column: object, scopes: tuple[pv.Path, ...]) -> ColumnElement[bool]:
     return or_(*(queries.path_in_subtree(column, _path_of(s)) for s in scopes))
 
 
+def _shared_clause(access: pv.AppAccess, column: object) -> ColumnElement[bool]:
+    """``pv.shared_upward`` over a path column: under an explicit "shared" node with no
+    deeper explicit setting in between (or under none at all, when that is the default)."""
+    terms = []
+    for path, shared in access.sharing:
+        if shared:
+            deeper = [p for p, _ in access.sharing if len(p) > len(path) and pv.within(p, path)]
+            terms.append(and_(queries.path_in_subtree(column, _path_of(path)),
+                              *(~queries.path_in_subtree(column, _path_of(d)) for d in deeper)))
+    if access.share_default:
+        terms.append(and_(true(), *(~queries.path_in_subtree(column, _path_of(p))
+                                    for p, _ in access.sharing)))
+    return or_(*terms) if terms else false()
+
+
+def app_path_clause(access: pv.AppAccess, hidden: Mapping[str, pv.HiddenNode],
+                    column: object) -> ColumnElement[bool]:
+    """``pv.node_visible`` for an app over a path column: inside its scope, in no hidden
+    node it was not granted by name and, for the higher-level directory, shared upward."""
+    blocked = [h.path for h in hidden.values() if h.path[-1] not in access.hidden_grants
+               and any(pv.within(h.path, s) or pv.within(s, h.path) for s in access.scopes)]
+    clause = and_(_in_any(column, access.scopes),
+                  *(~queries.path_in_subtree(column, _path_of(b)) for b in blocked))
+    return and_(clause, _shared_clause(access, column)) if access.upward else clause
+
+
 def listed_clause(viewer: pv.Viewer, rules: pv.Rules, hidden: Mapping[str, pv.HiddenNode],
                   under: pv.Path) -> ColumnElement[bool]:
     """WHERE clause over (Post, Person) equal to: the post's node is visible to V and
     ``policies.visibility.decide(V, T).listed``. Only hidden nodes that can intersect
     ``under`` are compiled in."""
+    if viewer.app is not None:
+        return and_(app_path_clause(viewer.app, hidden, Post.node_path), ~Person.not_searchable)
     blocked = [h.path for h in hidden.values()
                if (pv.within(h.path, under) or pv.within(under, h.path))
                and not pv.hidden_node_visible(viewer, h)]
@@ -179,16 +230,28 @@ def visible_children(session: Session, viewer: pv.Viewer, hidden: Mapping[str, p
                      node: Node) -> list[Node]:
     """Active children of ``node`` that are not inside a node hidden from V, in 排序 order."""
     stmt = select(Node).where(Node.parent_id == node.id, Node.status == NodeStatus.ACTIVE)
+    if viewer.app is not None:
+        stmt = stmt.where(app_path_clause(viewer.app, hidden, Node.path))
     for path in blocked_hidden(viewer, hidden):
         stmt = stmt.where(~queries.path_in_subtree(Node.path, _path_of(path)))
     return list(session.scalars(stmt.order_by(Node.sort_order, Node.name)))
+
+
+def target_posts(session: Session, person: Person) -> list[Post]:
+    """A person's active posts; for a deactivated person the posts that ended with the
+    deactivation, which is where admins with scope still find them."""
+    if person.status == PersonStatus.ACTIVE:
+        return list(queries.active_posts(session, person.id))
+    return list(session.scalars(select(Post).where(
+        Post.person_id == person.id, Post.ended_at == person.deactivated_at)
+        .order_by(Post.kind, Post.sort_order)))
 
 
 def load_target(session: Session, person_id: uuid.UUID) -> tuple[Person, pv.Target] | None:
     person = session.get(Person, person_id)
     if person is None:
         return None
-    posts = queries.active_posts(session, person_id)
+    posts = target_posts(session, person)
     return person, pv.Target(
         person_id=str(person.id), cls=person.visibility_class.value,
         posts=tuple(tokens(p.node_path) for p in posts), not_searchable=person.not_searchable,

@@ -16,6 +16,7 @@ from flask import jsonify
 from flask import request
 from sqlalchemy import select
 
+from directory import apps
 from directory import audit
 from directory import people
 from directory import queries
@@ -25,6 +26,7 @@ from directory import tree
 from directory import visibility as dv
 from directory.models import Account
 from directory.models import AccountType
+from directory.models import App
 from directory.models import Node
 from directory.models import Person
 from directory.models import VisibilityRule
@@ -49,7 +51,7 @@ ADMIN_TYPES = {AccountType.SYSTEM_ADMIN, AccountType.GRADED_ADMIN}
 
 @bp.before_request
 def _require_admin() -> None:
-    if g.account.type not in ADMIN_TYPES:
+    if g.account is None or g.account.type not in ADMIN_TYPES:
         raise ApiError(403, "forbidden", "administrators only")
     g.grant = dv.load_grant(_session(), g.account)
 
@@ -231,3 +233,116 @@ def reveal_id_number(person_id: str) -> Response:
                  target_id=pid)
     session.commit()
     return jsonify(id=person_id, id_number=value)
+
+
+def _app_in_scope(client_id: str) -> App:
+    """An app a graded admin may manage: one of a unit inside their apps scope (应用授权 is
+    done inside one's own unit); every app for system administrators."""
+    session = _session()
+    app = apps.by_client_id(session, client_id)
+    if app is None:
+        raise NOT_FOUND
+    if g.grant.system:
+        return app
+    unit = session.get(Node, app.unit_node_id) if app.unit_node_id else None
+    if unit is None or not may_act(g.grant, Permission.APPS, dv.tokens(unit.path)).allowed:
+        raise NOT_FOUND
+    return app
+
+
+def _access_json(app: App) -> dict[str, Any]:
+    scopes, grants = apps.directory_access(_session(), app)
+    return {"client_id": app.client_id, "scope_node_ids": [str(n.id) for n in scopes],
+            "hidden_node_ids": [str(n.id) for n in grants], "upward": app.directory_upward}
+
+
+def _id_list(body: dict[str, Any], field: str) -> list[uuid.UUID]:
+    value = body.get(field, [])
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ApiError(400, "invalid_request", f"{field} must be a list of ids")
+    try:
+        return [uuid.UUID(v) for v in value]
+    except ValueError as exc:
+        raise ApiError(400, "invalid_request", f"{field} must be a list of ids") from exc
+
+
+@bp.get("/apps/<client_id>/directory-access")
+def get_directory_access(client_id: str) -> Response:
+    return jsonify(_access_json(_app_in_scope(client_id)))
+
+
+@bp.put("/apps/<client_id>/directory-access")
+def put_directory_access(client_id: str) -> Response:
+    """Which subtrees an app reads with its own token, which hidden nodes it is granted by
+    name, and whether it is the higher-level directory (system administrators only). The
+    caller needs the apps permission over every subtree before and after the change, and
+    the visibility permission over every hidden node granted before and after."""
+    body, session = _body(), _session()
+    app = _app_in_scope(client_id)
+    scope_ids, hidden_ids = _id_list(body, "scope_node_ids"), _id_list(body, "hidden_node_ids")
+    upward = body.get("upward", app.directory_upward)
+    if not isinstance(upward, bool):
+        raise ApiError(400, "invalid_request", "upward must be true or false")
+    if upward != app.directory_upward and not g.grant.system:
+        raise ApiError(403, "forbidden",
+                       "only system administrators choose the higher-level directory")
+    old_scopes, old_grants = apps.directory_access(session, app)
+    for nodes, permission in (
+            ([session.get(Node, n) for n in scope_ids], Permission.APPS),
+            ([session.get(Node, n) for n in hidden_ids], Permission.VISIBILITY)):
+        for node in nodes:
+            if node is None or not may_act(g.grant, permission, dv.tokens(node.path)).allowed:
+                raise NOT_FOUND
+    for node, permission in [*((n, Permission.APPS) for n in old_scopes),
+                             *((n, Permission.VISIBILITY) for n in old_grants)]:
+        verdict = may_act(g.grant, permission, dv.tokens(node.path))
+        if not verdict.allowed:
+            raise ApiError(403, "forbidden", "the app's access reaches outside your scope")
+    apps.set_directory_access(session, _audit_ctx(), app, scope_node_ids=scope_ids,
+                              hidden_node_ids=hidden_ids, upward=upward)
+    session.commit()
+    return jsonify(_access_json(app))
+
+
+def _account_in_scope(account_id: str) -> Account:
+    session = _session()
+    account = session.get(Account, _uuid(account_id))
+    if account is None or account.person_id is None:
+        raise NOT_FOUND
+    posts = queries.active_posts(session, account.person_id)
+    if not g.grant.system and not any(may_act(g.grant, Permission.ACCOUNTS,
+                                              dv.tokens(p.node_path)).allowed for p in posts):
+        raise NOT_FOUND
+    return account
+
+
+@bp.get("/accounts/<account_id>/apps")
+def get_account_apps(account_id: str) -> Response:
+    account = _account_in_scope(account_id)
+    return jsonify(client_ids=[a.client_id for a in apps.listed_apps(_session(), account.id)])
+
+
+@bp.put("/accounts/<account_id>/apps")
+def put_account_apps(account_id: str) -> Response:
+    """The only apps a temporary account may use (DOMAIN.md §3)."""
+    body, session = _body(), _session()
+    account = _account_in_scope(account_id)
+    client_ids = body.get("client_ids")
+    if not isinstance(client_ids, list) or not all(isinstance(c, str) for c in client_ids):
+        raise ApiError(400, "invalid_request", "client_ids must be a list of client ids")
+    listed = apps.set_account_apps(session, _audit_ctx(), account, client_ids)
+    session.commit()
+    return jsonify(client_ids=[a.client_id for a in listed])
+
+
+@bp.put("/nodes/<node_id>/share-upward")
+def put_share_upward(node_id: str) -> Response:
+    """开放共享范围 (001 组织人员规范 §14): a unit shares its subtree into the higher-level
+    directory (true), withholds it (false) or follows the node above (null)."""
+    body, session = _body(), _session()
+    if "share" not in body or not (body["share"] is None or isinstance(body["share"], bool)):
+        raise ApiError(400, "invalid_request", "share must be true, false or null")
+    node = _node_in_scope(_uuid(node_id), Permission.VISIBILITY)
+    apps.set_share_upward(session, _audit_ctx(), node.id, body["share"])
+    session.commit()
+    return jsonify(id=str(node.id), share=body["share"])

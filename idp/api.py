@@ -21,6 +21,7 @@ from flask import request
 from sqlalchemy.orm import Session
 
 from directory import accounts
+from directory import apps
 from directory import audit
 from directory import queries
 from directory import rules as visibility_rules
@@ -29,6 +30,9 @@ from directory import visibility as dv
 from directory.crypto import mask_id_number
 from directory.crypto import mask_mobile
 from directory.models import Account
+from directory.models import AccountType
+from directory.models import App
+from directory.models import AppStatus
 from directory.models import Node
 from directory.models import NodeStatus
 from directory.models import Person
@@ -38,6 +42,7 @@ from idp import store
 from idp import tokens
 from idp.runtime import runtime
 from policies import visibility as pv
+from policies.accounts import may_use_app
 from policies.delegation import Permission
 from policies.delegation import may_act
 
@@ -52,6 +57,7 @@ class ApiError(Exception):
 
 
 NOT_FOUND = ApiError(404, "not_found", "no such resource")
+DIRECTORY_SCOPE = "directory"  # what an app's own token needs to read the directory
 
 
 def _session() -> Session:
@@ -92,12 +98,29 @@ def _authenticate() -> None:
         token = tokens.verify_access_token(session, rt.settings.issuer, header[7:].strip())
     except tokens.InvalidToken as exc:
         raise _unauthorized(str(exc)) from exc
+    g.hidden = dv.load_hidden(session)
+    if token.client_id and token.subject == token.client_id:
+        # an app's own token (client credentials, RFC 9068 §2.2: sub is the client)
+        app = apps.by_client_id(session, token.client_id)
+        if app is None or app.status != AppStatus.ONLINE:
+            raise _unauthorized("app not online")
+        if DIRECTORY_SCOPE not in token.scope:
+            raise ApiError(403, "insufficient_scope", f"the {DIRECTORY_SCOPE} scope is required",
+                           {"WWW-Authenticate": f'Bearer error="insufficient_scope", '
+                                                f'scope="{DIRECTORY_SCOPE}"'})
+        g.viewer, g.account, g.app = dv.load_app_viewer(session, app), None, app
+        g.rules = pv.Rules()
+        return
     account = session.get(Account, _uuid(token.subject, unauthorized=True))
     if account is None or not accounts.usable(account):
         raise _unauthorized("account not usable")
+    if account.type == AccountType.TEMPORARY and not may_use_app(
+            account.type.value,
+            frozenset(a.client_id for a in apps.listed_apps(session, account.id)),
+            token.client_id):
+        raise _unauthorized("account not permitted for this app")
     g.viewer = dv.load_account_viewer(session, account)
-    g.account = account
-    g.hidden = dv.load_hidden(session)
+    g.account, g.app = account, None
     g.rules = dv.load_rules(session)
 
 
@@ -125,12 +148,16 @@ def _charge(people: int) -> None:
     if people == 0:
         return
     rt, session = runtime(current_app), _session()
-    total = store.consume(session, f"contacts:{g.account.id}", people)
+    if g.app is not None:
+        key, quota = f"contacts:app:{g.app.id}", rt.settings.app_reads_per_minute
+    else:
+        key, quota = f"contacts:{g.account.id}", rt.settings.contacts_reads_per_minute
+    total = store.consume(session, key, people)
     if people > rt.settings.bulk_read_threshold:
         audit.record(session, "directory.bulk_read", _audit_ctx(),
                      summary={"path": request.path, "people": people})
     session.commit()
-    if total > rt.settings.contacts_reads_per_minute:
+    if total > quota:
         raise ApiError(429, "rate_limited", "too many person reads; slow down",
                        {"Retry-After": str(60 - int(time.time()) % 60)})
 
@@ -227,15 +254,16 @@ def get_person(person_id: str) -> Response:
     mobile = reveal(session, runtime(current_app).directory, person, "mobile")
     if mobile and decision.mode is not pv.Mode.DIRECT:
         mobile = mask_mobile(mobile)
-    posts = [p for p in queries.active_posts(session, person.id)
-             if pv.node_visible(g.viewer, dv.tokens(p.node_path), g.hidden)]
+    posts = [p for p in dv.target_posts(session, person)
+             if pv.covers(g.viewer.admin_scopes, dv.tokens(p.node_path))
+             or pv.node_visible(g.viewer, dv.tokens(p.node_path), g.hidden)]
     id_number = None
     if decision.rule in ("admin.scope", "person.deactivated") and person.id_number_enc:
         # admins with scope see it masked; the clear value needs the audited reveal
         id_number = mask_id_number(reveal(session, runtime(current_app).directory, person,
                                           "id_number") or "")
     return jsonify(id=str(person.id), name=person.name, gender=person.gender.value,
-                   mode=decision.mode.value, contact=decision.contact.value, mobile=mobile,
+                   status=person.status.value, mode=decision.mode.value, contact=decision.contact.value, mobile=mobile,
                    id_number_masked=id_number,
                    office_phone=person.office_phone if decision.listed else None,
                    email=person.email if decision.listed else None,
@@ -243,9 +271,20 @@ def get_person(person_id: str) -> Response:
                           for p in posts])
 
 
+def _person_only() -> Account:
+    """The signed-in account; an app's own token has none (403, not a 404: the caller
+    knows what it is)."""
+    if g.account is None:
+        raise ApiError(403, "forbidden", "an app token acts for no person")
+    account: Account = g.account
+    return account
+
+
 @bp.get("/me")
 def me() -> Response:
     session = _session()
+    if g.app is not None:
+        return jsonify(_app_me(session, g.app))
     if g.account.person_id is None:
         return jsonify(id=None, name=None, visibility_class=None, posts=[],
                        account={"username": g.account.username, "type": g.account.type.value})
@@ -258,14 +297,32 @@ def me() -> Response:
                           for p in posts])
 
 
+def _app_me(session: Session, app: App) -> dict[str, Any]:
+    """What an app may read: its scope nodes (where to start walking the tree) and, for the
+    higher-level directory, the nodes units share upward inside that scope."""
+    scopes, _ = apps.directory_access(session, app)
+    visible = [n for n in scopes if pv.node_visible(g.viewer, dv.tokens(n.path), g.hidden)]
+    entry = visible
+    if app.directory_upward:
+        shared = [n for s in scopes for n in apps.shared_nodes(session, s.path)
+                  if n.share_upward]
+        entry = [n for n in [*visible, *shared]
+                 if pv.node_visible(g.viewer, dv.tokens(n.path), g.hidden)]
+        entry = list({n.id: n for n in entry}.values())
+    return {"app": {"client_id": app.client_id, "name": app.name,
+                    "upward": app.directory_upward},
+            "nodes": [node_json(n) for n in entry]}
+
+
 def _audit_ctx() -> audit.Context:
-    return audit.Context(actor=f"account:{g.account.id}", source_ip=request.remote_addr,
+    actor = f"app:{g.app.client_id}" if g.get("app") is not None else f"account:{g.account.id}"
+    return audit.Context(actor=actor, source_ip=request.remote_addr,
                          request_id=g.get("request_id"))
 
 
 @bp.get("/tags")
 def list_tags() -> Response:
-    tags = tag_visibility.visible_tags(_session(), g.viewer)
+    tags = tag_visibility.visible_tags(_session(), g.viewer, g.hidden)
     return jsonify(items=[{"id": str(t.id), "name": t.name, "description": t.description,
                            "owner_node_id": str(t.owner_node_id)} for t in tags])
 
@@ -274,7 +331,7 @@ def list_tags() -> Response:
 def tag_people(tag_id: str) -> Response:
     """A tag's people as this viewer may list them (apps resolve tags to send reminders)."""
     session = _session()
-    tag = tag_visibility.visible_tag(session, g.viewer, _uuid(tag_id))
+    tag = tag_visibility.visible_tag(session, g.viewer, g.hidden, _uuid(tag_id))
     if tag is None:
         raise NOT_FOUND
     limit = _limit()
@@ -299,6 +356,7 @@ def _json_uuid(field: str) -> uuid.UUID:
 @bp.post("/contact-requests")
 def create_contact_request() -> tuple[Response, int]:
     """Ask a searchable-and-addable person to become a contact (可搜可加)."""
+    _person_only()
     session = _session()
     person, decision = _visible_person(_json_uuid("target_id"))
     if decision.contact is not pv.Contact.AFTER_CONSENT:
@@ -311,6 +369,7 @@ def create_contact_request() -> tuple[Response, int]:
 
 @bp.post("/contact-requests/<link_id>/accept")
 def accept_contact_request(link_id: str) -> Response:
+    _person_only()
     session = _session()
     link = visibility_rules.accept_contact(session, _audit_ctx(), _uuid(link_id),
                                            uuid.UUID(g.viewer.person_id))
@@ -323,7 +382,7 @@ def explain_visibility() -> Response:
     """"Can A see, search, contact B — and why": the decision and the rule that decided.
     Needs the visibility permission over B; A and B are person ids."""
     session = _session()
-    grant = dv.load_grant(session, g.account)
+    grant = dv.load_grant(session, _person_only())
     viewer_id, target_id = (_uuid(request.args.get(k, "")) for k in ("viewer", "target"))
     loaded = dv.load_target(session, target_id)
     if loaded is None or session.get(Person, viewer_id) is None:

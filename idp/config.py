@@ -47,6 +47,7 @@ class Settings:
     argon2_parallelism: int = 1
     temporary_account_max_days: int = 90
     contacts_reads_per_minute: int = 300
+    app_reads_per_minute: int = 3000
     bulk_read_threshold: int = 200
     log_level: str = "INFO"
     testing: bool = False

@@ -45,7 +45,9 @@ DOCUMENT: dict[str, Any] = {
     "openapi": "3.1.0",
     "info": {"title": "统一用户体系 contacts API", "version": "1",
              "description": "Every read obeys Q1–Q4 visibility, hidden nodes, unit overrides "
-                            "and not-searchable flags; what you may not see answers 404."},
+                            "and not-searchable flags; what you may not see answers 404. "
+                            "Apps read with their own token (client credentials, scope "
+                            "`directory`) inside their authorised subtrees."},
     "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer",
                                                   "bearerFormat": "JWT (RFC 9068)"}}},
     "security": [{"bearer": []}],
@@ -103,6 +105,31 @@ DOCUMENT: dict[str, Any] = {
             "put": _op("Flag a person 不可搜不可加 (or clear it)", [_path_id("person_id")],
                        body={"type": "object", "required": ["not_searchable"],
                              "properties": {"not_searchable": {"type": "boolean"}}})},
+        "/api/v1/admin/nodes/{node_id}/share-upward": {
+            "put": _op("开放共享范围: share the subtree into the higher-level directory (true), "
+                       "withhold it (false) or follow the node above (null)",
+                       [_path_id("node_id")], body={
+                           "type": "object", "required": ["share"],
+                           "properties": {"share": {"type": ["boolean", "null"]}}})},
+        "/api/v1/admin/apps/{client_id}/directory-access": {
+            "get": _op("What an app reads with its own token",
+                       [{"name": "client_id", "in": "path", "required": True,
+                         "schema": {"type": "string"}}]),
+            "put": _op("Set an app's directory scope, hidden nodes granted by name, and "
+                       "whether it is the higher-level directory (system administrators)",
+                       [{"name": "client_id", "in": "path", "required": True,
+                         "schema": {"type": "string"}}], body={
+                           "type": "object", "required": ["scope_node_ids"],
+                           "properties": {"scope_node_ids": {"type": "array", "items": _ID},
+                                          "hidden_node_ids": {"type": "array", "items": _ID},
+                                          "upward": {"type": "boolean"}}})},
+        "/api/v1/admin/accounts/{account_id}/apps": {
+            "get": _op("The apps listed on a temporary account", [_path_id("account_id")]),
+            "put": _op("List the only apps a temporary account may use",
+                       [_path_id("account_id")], body={
+                           "type": "object", "required": ["client_ids"],
+                           "properties": {"client_ids": {"type": "array",
+                                                         "items": {"type": "string"}}}})},
         "/api/v1/admin/grants": {
             "post": _op("Delegate a grant downward (scope inside yours, permissions a subset)",
                         status="201", body={

@@ -52,3 +52,11 @@ def check_new_account(
 def requires_totp(account_type: str) -> bool:
     """Administrators always log in with a second factor (000 §16, 003 §15)."""
     return account_type in ADMIN_TYPES
+
+
+def may_use_app(account_type: str, listed_apps: frozenset[str], client_id: str) -> bool:
+    """Temporary accounts (临时账号) reach only the apps listed on them; the other types are
+    governed by each app's own access policy."""
+    if account_type != "temporary":
+        return True
+    return client_id in listed_apps

@@ -14,6 +14,18 @@ Precedence, first match wins (documented so an admin can predict the result):
 8. ``matrix``               the deployment matrix (viewer class × target class).
 9. ``default``              direct (§10: "本区通讯录内部人员相互可见可聊").
 
+An *app* reading the directory with its own token (client credentials) has no class, posts
+or contacts; its own precedence, first match wins:
+
+1. ``person.deactivated``   T is deactivated: does not exist for apps.
+2. ``app.scope``            no post of T lies in the subtrees the app is authorised for.
+3. ``hidden``               every such post lies in a hidden node the app was not granted
+                            by name (admin scope and allow-lists do not apply to apps).
+4. ``share.upward``         for the higher-level directory (开放共享范围, 001 组织人员规范 §14):
+                            no such post lies in a part its unit shares upward.
+5. ``person.not_searchable`` T is flagged 不可搜不可加: not handed to apps either.
+6. ``app.scope``            direct.
+
 Paths are tuples of node ids from the root down, the node itself last.
 """
 
@@ -87,6 +99,25 @@ class HiddenNode:
 
 
 @dataclass(frozen=True)
+class AppAccess:
+    """What an app reading with its own token may see.
+
+    scopes: the subtrees it is authorised for. hidden_grants: ids of hidden nodes granted
+    to it by name (each hidden node on a path needs its own grant). upward: the app is the
+    higher-level (municipal) directory and sees only what units share upward. sharing: the
+    explicit 开放共享范围 settings as (node path, shared); the deepest one above a node
+    decides, ``share_default`` where there is none.
+    """
+
+    app_id: str
+    scopes: tuple[Path, ...]
+    hidden_grants: frozenset[str] = frozenset()
+    upward: bool = False
+    sharing: tuple[tuple[Path, bool], ...] = ()
+    share_default: bool = False
+
+
+@dataclass(frozen=True)
 class Viewer:
     person_id: str
     cls: str
@@ -95,6 +126,15 @@ class Viewer:
     admin_scopes: tuple[Path, ...] = ()
     tags: frozenset[str] = frozenset()
     accepted_by: frozenset[str] = frozenset()  # people who accepted V as a contact
+    app: AppAccess | None = None  # set when the viewer is an app, not a person
+
+
+NO_PERSON = "00000000-0000-0000-0000-000000000000"
+
+
+def app_viewer(access: AppAccess) -> Viewer:
+    """The viewer of an app token: no person, no class, no posts."""
+    return Viewer(person_id=NO_PERSON, cls="", app=access)
 
 
 @dataclass(frozen=True)
@@ -124,8 +164,20 @@ def covers(scopes: Iterable[Path], path: Path) -> bool:
     return any(within(path, s) for s in scopes)
 
 
+def shared_upward(access: AppAccess, path: Path) -> bool:
+    """The deepest explicit 开放共享范围 setting on the node or above it decides."""
+    best: tuple[int, bool] | None = None
+    for node, shared in access.sharing:
+        if within(path, node) and (best is None or len(node) > best[0]):
+            best = (len(node), shared)
+    return access.share_default if best is None else best[1]
+
+
 def hidden_node_visible(viewer: Viewer, hidden: HiddenNode) -> bool:
-    """Exceptions to a hidden node: a post inside, admin scope, or the allow-list."""
+    """Exceptions to a hidden node: a post inside, admin scope, or the allow-list; for an
+    app only a grant of that node by name."""
+    if viewer.app is not None:
+        return hidden.path[-1] in viewer.app.hidden_grants
     if any(within(p, hidden.path) for p in viewer.posts):
         return True
     if covers(viewer.admin_scopes, hidden.path):
@@ -136,7 +188,12 @@ def hidden_node_visible(viewer: Viewer, hidden: HiddenNode) -> bool:
 
 
 def node_visible(viewer: Viewer, path: Path, hidden: Mapping[str, HiddenNode]) -> bool:
-    """A node is hidden from V when it or an ancestor is hidden and no exception applies."""
+    """A node is hidden from V when it or an ancestor is hidden and no exception applies.
+    An app sees only nodes inside its scope (and, upward, shared ones)."""
+    app = viewer.app
+    if app is not None and (not covers(app.scopes, path)
+                            or (app.upward and not shared_upward(app, path))):
+        return False
     return all(hidden_node_visible(viewer, hidden[n]) for n in path if n in hidden)
 
 
@@ -156,9 +213,29 @@ def rule_mode(viewer: Viewer, target: Target, rules: Rules) -> tuple[Mode, str]:
     return Mode.DIRECT, "default"
 
 
+def _decide_app(app: AppAccess, viewer: Viewer, target: Target,
+                hidden: Mapping[str, HiddenNode]) -> Decision:
+    if not target.active:
+        return decision(Mode.NONE, "person.deactivated")
+    in_scope = [p for p in target.posts if covers(app.scopes, p)]
+    if not in_scope:
+        return decision(Mode.NONE, "app.scope")
+    unhidden = [p for p in in_scope
+                if all(hidden_node_visible(viewer, hidden[n]) for n in p if n in hidden)]
+    if not unhidden:
+        return decision(Mode.NONE, "hidden")
+    if app.upward and not any(shared_upward(app, p) for p in unhidden):
+        return decision(Mode.NONE, "share.upward")
+    if target.not_searchable:
+        return decision(Mode.NONE, "person.not_searchable")
+    return decision(Mode.DIRECT, "app.scope")
+
+
 def decide(viewer: Viewer, target: Target, rules: Rules,
            hidden: Mapping[str, HiddenNode]) -> Decision:
     """The three decisions for V looking at T, naming the rule that decided."""
+    if viewer.app is not None:
+        return _decide_app(viewer.app, viewer, target, hidden)
     if viewer.person_id == target.person_id:
         return decision(Mode.DIRECT, "self")
     admin = any(covers(viewer.admin_scopes, p) for p in target.posts)

@@ -1,0 +1,152 @@
+"""Apps in the directory (DOMAIN.md §6, #3): registering one, its directory access (the
+subtrees it may read with its own token, hidden nodes granted to it by name, whether it is
+the higher-level directory), the apps listed on a temporary account, and each unit's
+开放共享范围 (what it shares into the higher-level directory, 001 组织人员规范 §14).
+
+Callers have checked the admin's grant (``policies.delegation``); these functions check the
+data and write it in the caller's transaction, with an audit record each.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+from sqlalchemy import delete
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from directory import audit
+from directory import tree
+from directory.errors import conflict
+from directory.errors import invalid
+from directory.errors import not_found
+from directory.models import Account
+from directory.models import AccountApp
+from directory.models import AccountType
+from directory.models import App
+from directory.models import AppDirectoryScope
+from directory.models import AppHiddenGrant
+from directory.models import AppStatus
+from directory.models import Node
+from directory.models import NodeStatus
+from directory.queries import path_in_subtree
+
+CLIENT_ID = re.compile(r"^[A-Za-z0-9._~-]{3,64}$")
+
+
+def register(session: Session, ctx: audit.Context, *, client_id: str, name: str,
+             unit_node_id: uuid.UUID | None = None, status: str = "applied") -> App:
+    if not CLIENT_ID.match(client_id):
+        raise invalid("directory.app.client_id",
+                      "client_id is 3 to 64 of A-Z a-z 0-9 . _ ~ -", "client_id")
+    if not name.strip() or len(name) > 200:
+        raise invalid("directory.app.name", "name is 1 to 200 characters", "name")
+    if status not in {s.value for s in AppStatus}:
+        raise invalid("directory.app.status", "unknown status", "status")
+    if session.scalar(select(App.id).where(App.client_id == client_id)) is not None:
+        raise conflict("directory.app.client_id_taken", "client_id is taken", "client_id")
+    if unit_node_id is not None:
+        tree.get_active(session, unit_node_id, "unit_node_id")
+    app = App(client_id=client_id, name=name.strip(), unit_node_id=unit_node_id,
+              status=AppStatus(status), directory_upward=False)
+    session.add(app)
+    session.flush()
+    audit.record(session, "app.registered", ctx, target_type="app", target_id=app.id,
+                 summary={"client_id": client_id, "name": app.name, "status": status})
+    return app
+
+
+def by_client_id(session: Session, client_id: str) -> App | None:
+    return session.scalar(select(App).where(App.client_id == client_id))
+
+
+def get_app(session: Session, client_id: str) -> App:
+    app = by_client_id(session, client_id)
+    if app is None:
+        raise not_found("directory.app.not_found", "no such app")
+    return app
+
+
+def directory_access(session: Session, app: App) -> tuple[list[Node], list[Node]]:
+    """(scope nodes, hidden nodes granted by name), each in path order."""
+    scopes = session.scalars(select(Node).join(
+        AppDirectoryScope, AppDirectoryScope.node_id == Node.id).where(
+        AppDirectoryScope.app_id == app.id).order_by(Node.path))
+    grants = session.scalars(select(Node).join(
+        AppHiddenGrant, AppHiddenGrant.node_id == Node.id).where(
+        AppHiddenGrant.app_id == app.id).order_by(Node.path))
+    return list(scopes), list(grants)
+
+
+def set_directory_access(session: Session, ctx: audit.Context, app: App, *,
+                         scope_node_ids: list[uuid.UUID], hidden_node_ids: list[uuid.UUID],
+                         upward: bool) -> None:
+    """Replace the app's directory access. A hidden grant must name a node flagged hidden
+    inside or above one of the scopes: a grant elsewhere would be a grant of nothing."""
+    scopes = [tree.get_active(session, n, "scope_node_ids") for n in dict.fromkeys(scope_node_ids)]
+    grants = [tree.get_active(session, n, "hidden_node_ids")
+              for n in dict.fromkeys(hidden_node_ids)]
+    for node in grants:
+        if not node.hidden:
+            raise invalid("directory.app.grant_not_hidden",
+                          f"node {node.id} is not hidden", "hidden_node_ids")
+        if not any(node.path.startswith(s.path) or s.path.startswith(node.path)
+                   for s in scopes):
+            raise invalid("directory.app.grant_outside_scope",
+                          f"node {node.id} is outside the app's scope", "hidden_node_ids")
+    session.execute(delete(AppDirectoryScope).where(AppDirectoryScope.app_id == app.id))
+    session.execute(delete(AppHiddenGrant).where(AppHiddenGrant.app_id == app.id))
+    session.add_all([AppDirectoryScope(app_id=app.id, node_id=n.id) for n in scopes])
+    session.add_all([AppHiddenGrant(app_id=app.id, node_id=n.id) for n in grants])
+    app.directory_upward = upward
+    session.flush()
+    audit.record(session, "app.directory_access", ctx, target_type="app", target_id=app.id,
+                 summary={"scopes": [str(n.id) for n in scopes],
+                          "hidden_grants": [str(n.id) for n in grants], "upward": upward})
+
+
+def listed_apps(session: Session, account_id: uuid.UUID) -> list[App]:
+    return list(session.scalars(select(App).join(AccountApp, AccountApp.app_id == App.id)
+                                .where(AccountApp.account_id == account_id)
+                                .order_by(App.client_id)))
+
+
+def set_account_apps(session: Session, ctx: audit.Context, account: Account,
+                     client_ids: list[str]) -> list[App]:
+    """The apps a temporary account (临时账号) may use: only those."""
+    if account.type != AccountType.TEMPORARY:
+        raise invalid("directory.account.apps_not_temporary",
+                      "only temporary accounts are limited to listed apps", "client_ids")
+    found = []
+    for client_id in dict.fromkeys(client_ids):
+        app = by_client_id(session, client_id)
+        if app is None:
+            raise invalid("directory.account.unknown_app", f"no app {client_id!r}",
+                          "client_ids")
+        found.append(app)
+    session.execute(delete(AccountApp).where(AccountApp.account_id == account.id))
+    session.add_all([AccountApp(account_id=account.id, app_id=a.id) for a in found])
+    session.flush()
+    audit.record(session, "account.apps", ctx, target_type="account", target_id=account.id,
+                 summary={"client_ids": [a.client_id for a in found]})
+    return found
+
+
+def set_share_upward(session: Session, ctx: audit.Context, node_id: uuid.UUID,
+                     share: bool | None) -> Node:
+    """开放共享范围: share the node's subtree upward, withhold it, or inherit (None)."""
+    node = tree.get_active(session, node_id, "node_id")
+    node.share_upward = share
+    session.flush()
+    audit.record(session, "node.share_upward", ctx, target_type="node", target_id=node.id,
+                 summary={"share": share})
+    return node
+
+
+def shared_nodes(session: Session, under: str | None = None) -> list[Node]:
+    """Active nodes with an explicit upward-sharing setting, optionally inside a subtree."""
+    stmt = select(Node).where(Node.share_upward.is_not(None), Node.status == NodeStatus.ACTIVE)
+    if under is not None:
+        stmt = stmt.where(path_in_subtree(Node.path, under))
+    return list(session.scalars(stmt.order_by(Node.path)))
