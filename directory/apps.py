@@ -32,14 +32,14 @@ from directory.models import Node
 from directory.models import NodeStatus
 from directory.queries import path_in_subtree
 
-CLIENT_ID = re.compile(r"^[A-Za-z0-9._~-]{3,64}$")
+CLIENT_ID = re.compile(r"^[A-Za-z0-9._~-]{2,64}$")
 
 
 def register(session: Session, ctx: audit.Context, *, client_id: str, name: str,
              unit_node_id: uuid.UUID | None = None, status: str = "applied") -> App:
     if not CLIENT_ID.match(client_id):
         raise invalid("directory.app.client_id",
-                      "client_id is 3 to 64 of A-Z a-z 0-9 . _ ~ -", "client_id")
+                      "client_id is 2 to 64 of A-Z a-z 0-9 . _ ~ -", "client_id")
     if not name.strip() or len(name) > 200:
         raise invalid("directory.app.name", "name is 1 to 200 characters", "name")
     if status not in {s.value for s in AppStatus}:
