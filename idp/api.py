@@ -380,23 +380,35 @@ def accept_contact_request(link_id: str) -> Response:
 @bp.get("/admin/visibility/explain")
 def explain_visibility() -> Response:
     """"Can A see, search, contact B — and why": the decision and the rule that decided.
-    Needs the visibility permission over B; A and B are person ids."""
+    Needs the visibility permission over B; A is a person id (``viewer``) or an app's client
+    id (``app``), B a person id."""
     session = _session()
     grant = dv.load_grant(session, _person_only())
-    viewer_id, target_id = (_uuid(request.args.get(k, "")) for k in ("viewer", "target"))
+    target_id = _uuid(request.args.get("target", ""))
     loaded = dv.load_target(session, target_id)
-    if loaded is None or session.get(Person, viewer_id) is None:
+    if loaded is None:
         raise NOT_FOUND
     person, target = loaded
     allowed = grant.system or any(
         may_act(grant, Permission.VISIBILITY, p).allowed for p in target.posts)
     if not allowed:
         raise NOT_FOUND
-    viewer_account = queries.account_of_person(session, viewer_id)
-    viewer = dv.load_viewer(session, viewer_id, viewer_account.id if viewer_account else None)
+    if "app" in request.args:
+        app = apps.by_client_id(session, request.args["app"])
+        if app is None:
+            raise NOT_FOUND
+        viewer, subject = dv.load_app_viewer(session, app), {"app": app.client_id}
+    else:
+        viewer_id = _uuid(request.args.get("viewer", ""))
+        if session.get(Person, viewer_id) is None:
+            raise NOT_FOUND
+        viewer_account = queries.account_of_person(session, viewer_id)
+        viewer = dv.load_viewer(session, viewer_id,
+                                viewer_account.id if viewer_account else None)
+        subject = {"viewer": str(viewer_id)}
     d = pv.decide(viewer, target, g.rules, g.hidden)
-    return jsonify(viewer=str(viewer_id), target=str(person.id), mode=d.mode.value,
-                   listed=d.listed, search=d.search.value, contact=d.contact.value, rule=d.rule)
+    return jsonify(**subject, target=str(person.id), mode=d.mode.value, listed=d.listed,
+                   search=d.search.value, contact=d.contact.value, rule=d.rule)
 
 
 def _register_admin() -> None:

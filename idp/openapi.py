@@ -80,8 +80,11 @@ DOCUMENT: dict[str, Any] = {
         "/api/v1/contact-requests/{link_id}/accept": {
             "post": _op("Accept a request made to you", [_path_id("link_id")])},
         "/api/v1/admin/visibility/explain": {
-            "get": _op("Can A see, search, contact B — and which rule decided", [
-                {"name": "viewer", "in": "query", "required": True, "schema": _ID},
+            "get": _op("Can A (a person, or an app) see, search, contact B — and which rule "
+                       "decided", [
+                {"name": "viewer", "in": "query", "schema": _ID},
+                {"name": "app", "in": "query", "schema": {"type": "string"},
+                 "description": "an app's client id, instead of viewer"},
                 {"name": "target", "in": "query", "required": True, "schema": _ID}])},
         "/api/v1/admin/visibility/rules": {
             "get": _op("The matrix cells and the unit overrides inside your scope"),

@@ -277,3 +277,15 @@ def test_hidden_allow_list_tag_counts_through_a_tagged_node(world, sessions, ctx
     assert client.get(f"/api/v1/people/{w['spy']}", headers=h).status_code == 200
     assert client.get(f"/api/v1/people/{w['spy']}",
                       headers=bearer(app, w["villager_account"])).status_code == 404
+
+
+def test_explain_names_the_rule_for_an_app(world, oa, admins) -> None:
+    app, w = world
+    client, boss = app.test_client(), bearer(app, admins["boss"])
+    base = "/api/v1/admin/visibility/explain?app=oa&target="
+    for who, mode, rule in (("clerk", "direct", "app.scope"), ("spy", "none", "hidden"),
+                            ("villager", "none", "app.scope")):
+        body = client.get(base + str(w[who]), headers=boss).get_json()
+        assert (body["app"], body["mode"], body["rule"]) == ("oa", mode, rule), who
+    assert client.get(base.replace("app=oa", "app=nope") + str(w["clerk"]),
+                      headers=boss).status_code == 404
