@@ -145,9 +145,14 @@ class Person(Base):
     __tablename__ = "persons"
 
     id: Mapped[uuid_pk]
-    name: Mapped[str] = mapped_column(String(100))
-    name_pinyin: Mapped[str] = mapped_column(String(400), index=True)
-    name_initials: Mapped[str] = mapped_column(String(100), index=True)
+    # Searched by prefix as index ranges (directory.search): code point order on both
+    # databases, as PathString; indexed with id, the search's tie-break (migration 0007).
+    name: Mapped[str] = mapped_column(
+        String(100).with_variant(String(100, collation="C"), "postgresql"))
+    name_pinyin: Mapped[str] = mapped_column(
+        String(400).with_variant(String(400, collation="C"), "postgresql"))
+    name_initials: Mapped[str] = mapped_column(
+        String(100).with_variant(String(100, collation="C"), "postgresql"))
     gender: Mapped[Gender] = mapped_column(_enum(Gender, "gender"), default=Gender.UNSPECIFIED)
     id_number_enc: Mapped[str | None] = mapped_column(Text)
     id_number_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
@@ -179,6 +184,11 @@ class Person(Base):
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     version: Mapped[int] = mapped_column(Integer, default=1)
 
+    __table_args__ = (
+        Index("ix_persons_name_order", "name", "id"),
+        Index("ix_persons_pinyin_order", "name_pinyin", "id"),
+        Index("ix_persons_initials_order", "name_initials", "id"),
+    )
     __mapper_args__ = {"version_id_col": version}
 
 
