@@ -9,8 +9,12 @@ data and write it in the caller's transaction, with an audit record each.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import re
+import secrets
 import uuid
+from dataclasses import dataclass
 
 from sqlalchemy import delete
 from sqlalchemy import select
@@ -31,6 +35,7 @@ from directory.models import AppStatus
 from directory.models import Node
 from directory.models import NodeStatus
 from directory.queries import path_in_subtree
+from policies import apps as app_policy
 
 CLIENT_ID = re.compile(r"^[A-Za-z0-9._~-]{2,64}$")
 
@@ -54,6 +59,72 @@ def register(session: Session, ctx: audit.Context, *, client_id: str, name: str,
     session.flush()
     audit.record(session, "app.registered", ctx, target_type="app", target_id=app.id,
                  summary={"client_id": client_id, "name": app.name, "status": status})
+    return app
+
+
+@dataclass(frozen=True)
+class ClientSpec:
+    """An OAuth client to register: what it may do at the token endpoint."""
+
+    name: str
+    grant_types: tuple[str, ...] = ("client_credentials",)
+    scope: tuple[str, ...] = ()
+    redirect_uris: tuple[str, ...] = ()
+    auth_method: str = "client_secret_basic"
+    unit_node_id: uuid.UUID | None = None
+    status: str = "applied"
+
+
+def secret_digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def secret_matches(app: App, secret: str) -> bool:
+    """Constant-time check of a presented client secret against the stored digest."""
+    if app.client_secret_hash is None:
+        return False
+    return hmac.compare_digest(app.client_secret_hash, secret_digest(secret))
+
+
+def create_client(session: Session, ctx: audit.Context, spec: ClientSpec) -> tuple[App, str]:
+    """Register an app as a confidential OAuth client: a random client id and a 256-bit
+    secret, returned once and stored only as its digest."""
+    for grant in spec.grant_types:
+        if grant not in app_policy.GRANT_TYPES:
+            raise invalid("directory.app.grant_type", f"unsupported grant type {grant!r}",
+                          "grant_types")
+    if spec.auth_method not in app_policy.AUTH_METHODS:
+        raise invalid("directory.app.auth_method",
+                      f"unsupported token endpoint auth method {spec.auth_method!r}",
+                      "token_endpoint_auth_method")
+    for word in spec.scope:
+        if not re.fullmatch(r"[\x21\x23-\x5b\x5d-\x7e]+", word):  # RFC 6749 §3.3
+            raise invalid("directory.app.scope", f"bad scope {word!r}", "scope")
+    app = register(session, ctx, client_id=secrets.token_urlsafe(18), name=spec.name,
+                   unit_node_id=spec.unit_node_id, status=spec.status)
+    secret = secrets.token_urlsafe(32)
+    app.client_secret_hash = secret_digest(secret)
+    app.token_endpoint_auth_method = spec.auth_method
+    app.grant_types = " ".join(dict.fromkeys(spec.grant_types))
+    app.scope = " ".join(dict.fromkeys(spec.scope))
+    app.redirect_uris = "\n".join(dict.fromkeys(spec.redirect_uris))
+    session.flush()
+    return app, secret
+
+
+def set_status(session: Session, ctx: audit.Context, app: App, status: str,
+               reason: str | None = None) -> App:
+    """Move an app along its life; every transition is audited with who and why."""
+    if status not in {s.value for s in AppStatus}:
+        raise invalid("directory.app.status", "unknown status", "status")
+    if not app_policy.may_transition(app.status.value, status):
+        raise invalid("directory.app.transition",
+                      f"an app cannot go from {app.status.value} to {status}", "status")
+    old = app.status.value
+    app.status = AppStatus(status)
+    session.flush()
+    audit.record(session, "app.status", ctx, target_type="app", target_id=app.id,
+                 summary={"from": old, "to": status, "reason": reason})
     return app
 
 

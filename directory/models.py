@@ -470,6 +470,14 @@ class App(Base):
         _enum(AppStatus, "app_status"), default=AppStatus.APPLIED
     )
     directory_upward: Mapped[bool] = mapped_column(Boolean, default=False)
+    # OAuth client (RFC 6749 §2, RFC 7591 names): a confidential client's secret is stored
+    # only as its SHA-256 (the secret is 256 random bits, shown once at creation).
+    client_secret_hash: Mapped[str | None] = mapped_column(String(64))
+    token_endpoint_auth_method: Mapped[str] = mapped_column(String(32),
+                                                            default="client_secret_basic")
+    grant_types: Mapped[str] = mapped_column(String(200), default="")  # space-separated
+    scope: Mapped[str] = mapped_column(String(400), default="")  # what it may ask for
+    redirect_uris: Mapped[str] = mapped_column(Text, default="")  # one per line, exact match
     created_at: Mapped[created_at]
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     version: Mapped[int] = mapped_column(Integer, default=1)

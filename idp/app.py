@@ -48,11 +48,13 @@ def create_app(settings: config.Settings | None = None) -> Flask:
     _register_request_ids(app)
     _register_errors(app)
     _register_health(app)
+    from idp import oauth
     from idp.api import bp as api_bp
     from idp.openapi import bp as openapi_bp
 
     app.register_blueprint(api_bp)
     app.register_blueprint(openapi_bp)
+    oauth.init_app(app)
     return app
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -226,6 +227,105 @@ def data_keys_rotate() -> None:
     for column, n in counts.items():
         click.echo(f"{column}: {n} re-encrypted")
     click.echo(f"every value is now under key {settings.data_key_id!r}")
+
+
+@main.group("client")
+def client_group() -> None:
+    """OAuth clients (apps): create, list, move along their life."""
+
+
+def _operator() -> audit.Context:
+    return audit.Context(actor=f"cli:{os.environ.get('USER', 'operator')}")
+
+
+@client_group.command("create")
+@click.option("--name", required=True, help="the app's name, e.g. 协同办公")
+@click.option("--redirect-uri", "redirect_uris", multiple=True,
+              help="exact redirect URI (kept for the authorization code grant)")
+@click.option("--grant-type", "grant_types", multiple=True, default=("client_credentials",),
+              show_default=True)
+@click.option("--scope", "scopes", multiple=True, help="a scope the client may ask for")
+@click.option("--auth-method", default="client_secret_basic", show_default=True,
+              type=click.Choice(["client_secret_basic", "client_secret_post"]))
+@click.option("--public", is_flag=True, help="a public client (not supported yet)")
+@click.option("--state", default="applied", show_default=True,
+              type=click.Choice(["applied", "approved", "testing", "online"]))
+@click.option("--unit", "unit_code", help="code of the app's unit (使用单位)")
+@click.option("--node", "node_codes", multiple=True,
+              help="code of a subtree the app may read with its own token")
+@click.option("--json", "as_json", is_flag=True, help="print JSON")
+def client_create(name: str, redirect_uris: tuple[str, ...], grant_types: tuple[str, ...],
+                  scopes: tuple[str, ...], auth_method: str, public: bool, state: str,
+                  unit_code: str | None, node_codes: tuple[str, ...], as_json: bool) -> None:
+    """Register a confidential client; its secret is printed once and stored hashed."""
+    import json
+
+    from directory import apps
+    from directory import queries
+
+    if public:
+        raise click.ClickException("public clients need the authorization code grant, "
+                                   "which this server does not offer yet")
+    settings = _settings()
+    with _sessions(settings) as sessions, sessions.begin() as session:
+        def node_id(code: str, option: str) -> uuid.UUID:
+            node = queries.node_by_code(session, code)
+            if node is None:
+                raise click.ClickException(f"{option}: no node with code {code!r}")
+            return node.id
+
+        unit = node_id(unit_code, "--unit") if unit_code else None
+        try:
+            app, secret = apps.create_client(session, _operator(), apps.ClientSpec(
+                name=name, grant_types=grant_types, scope=scopes,
+                redirect_uris=redirect_uris, auth_method=auth_method,
+                unit_node_id=unit, status=state))
+            if node_codes:
+                apps.set_directory_access(
+                    session, _operator(), app,
+                    scope_node_ids=[node_id(c, "--node") for c in node_codes],
+                    hidden_node_ids=[], upward=False)
+        except DomainError as exc:
+            raise click.ClickException(f"{exc.field or 'client'}: {exc.message}") from exc
+        out = {"client_id": app.client_id, "client_secret": secret, "name": app.name,
+               "status": app.status.value, "grant_types": app.grant_types.split(),
+               "scope": app.scope, "token_endpoint_auth_method": auth_method}
+    if as_json:
+        click.echo(json.dumps(out, ensure_ascii=False))
+    else:
+        for key, value in out.items():
+            click.echo(f"{key}: {value}")
+        click.echo("the secret is shown once; it is stored only as a digest")
+
+
+@client_group.command("list")
+def client_list() -> None:
+    """Every app with its client id and state."""
+    from directory.models import App
+
+    settings = _settings()
+    with _sessions(settings) as sessions, sessions() as session:
+        for app in session.scalars(select(App).order_by(App.created_at)):
+            click.echo(f"{app.client_id}\t{app.status.value}\t{app.name}")
+
+
+@client_group.command("set-state")
+@click.argument("client_id")
+@click.argument("state", type=click.Choice(["approved", "rejected", "testing", "online",
+                                            "offline", "deregistered"]))
+@click.option("--reason", help="why (recorded in the audit log)")
+def client_set_state(client_id: str, state: str, reason: str | None) -> None:
+    """Move an app along its life (applied → approved → testing → online ⇄ offline)."""
+    from directory import apps
+
+    settings = _settings()
+    with _sessions(settings) as sessions, sessions.begin() as session:
+        try:
+            app = apps.get_app(session, client_id)
+            apps.set_status(session, _operator(), app, state, reason)
+        except DomainError as exc:
+            raise click.ClickException(exc.message) from exc
+    click.echo(f"{client_id}: {state}")
 
 
 @main.group("audit")

@@ -1,0 +1,60 @@
+"""`idp client create|list|set-state`: the operator registers an app, gets its secret once,
+and moves it along its life; the app then obtains a token with that secret."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+from sqlalchemy import select
+
+from directory.models import App
+from directory.models import AuditEvent
+from idp import config
+from idp import create_app
+from tests.idp.support import run
+
+
+def test_create_then_token(cli_env, sessions, monkeypatch) -> None:
+    assert run(cli_env, "init").exit_code == 0
+    assert run(cli_env, "demo").exit_code == 0
+    r = run(cli_env, "client", "create", "--name", "人事系统", "--scope", "directory",
+            "--state", "online", "--node", "QP-ZJD-XY", "--json")
+    assert r.exit_code == 0, r.output
+    out = json.loads(r.output)
+    assert out["status"] == "online" and out["grant_types"] == ["client_credentials"]
+    with sessions() as s:
+        app = s.scalar(select(App).where(App.client_id == out["client_id"]))
+        assert app is not None and app.client_secret_hash != out["client_secret"]
+        assert s.scalar(select(AuditEvent.actor).where(AuditEvent.action == "app.registered")
+                        ).startswith("cli:")
+    listed = run(cli_env, "client", "list")
+    assert out["client_id"] in listed.output and "online" in listed.output
+    for key, value in cli_env.items():
+        monkeypatch.setenv(key, value)
+    web = create_app(config.load())
+    raw = base64.b64encode(f"{out['client_id']}:{out['client_secret']}".encode()).decode()
+    token = web.test_client().post("/oauth/token", data={"grant_type": "client_credentials"},
+                                   headers={"Authorization": f"Basic {raw}"})
+    assert token.status_code == 200, token.get_json()
+    me = web.test_client().get("/api/v1/me", headers={
+        "Authorization": f"Bearer {token.get_json()['access_token']}"}).get_json()
+    assert [n["code"] for n in me["nodes"]] == ["QP-ZJD-XY"]
+    assert run(cli_env, "client", "set-state", out["client_id"], "offline",
+               "--reason", "升级维护").exit_code == 0
+    refused = web.test_client().post("/oauth/token",
+                                     data={"grant_type": "client_credentials"},
+                                     headers={"Authorization": f"Basic {raw}"})
+    assert refused.status_code == 401
+    bad = run(cli_env, "client", "set-state", out["client_id"], "testing")
+    assert bad.exit_code != 0 and "cannot go from offline to testing" in bad.output
+
+
+def test_create_refusals(cli_env) -> None:
+    assert run(cli_env, "init").exit_code == 0
+    r = run(cli_env, "client", "create", "--name", "x", "--grant-type", "password")
+    assert r.exit_code != 0 and "grant_types" in r.output
+    r = run(cli_env, "client", "create", "--name", "x", "--public")
+    assert r.exit_code != 0 and "public clients" in r.output
+    r = run(cli_env, "client", "create", "--name", "x", "--node", "NOPE")
+    assert r.exit_code != 0 and "--node" in r.output

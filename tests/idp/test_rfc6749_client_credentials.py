@@ -1,0 +1,144 @@
+"""The client credentials grant (RFC 6749 §4.4) end to end: an app obtains its own token
+with client_secret_basic or client_secret_post and reads the directory with it; every
+refusal is an RFC 6749 §5.2 error and changes nothing."""
+
+from __future__ import annotations
+
+import base64
+
+import pytest
+from joserfc import jwt
+from joserfc.jwk import KeySet
+
+from directory import apps
+from tests.idp.support import without_request_id
+
+
+@pytest.fixture
+def client(world, sessions, ctx):
+    """An online confidential client of the education bureau, allowed `directory`."""
+    _, w = world
+    with sessions.begin() as s:
+        app, secret = apps.create_client(s, ctx, apps.ClientSpec(
+            name="教育督导系统", scope=("directory",), unit_node_id=w["edu"], status="applied"))
+        for status in ("approved", "testing", "online"):
+            apps.set_status(s, ctx, app, status, reason="test")
+        apps.set_directory_access(s, ctx, app, scope_node_ids=[w["edu"]], hidden_node_ids=[],
+                                  upward=False)
+        return app.client_id, secret
+
+
+def basic(client_id: str, secret: str) -> dict:
+    raw = base64.b64encode(f"{client_id}:{secret}".encode()).decode()
+    return {"Authorization": f"Basic {raw}"}
+
+
+def test_token_with_basic_auth_reads_the_directory(world, client) -> None:
+    app, w = world
+    client_id, secret = client
+    http = app.test_client()
+    r = http.post("/oauth/token", data={"grant_type": "client_credentials",
+                                        "scope": "directory"}, headers=basic(*client))
+    assert r.status_code == 200, r.get_json()
+    assert r.headers["Cache-Control"] == "no-store"
+    body = r.get_json()
+    assert body["token_type"] == "Bearer" and body["expires_in"] == 600
+    assert body["scope"] == "directory" and "refresh_token" not in body
+    keys = KeySet.import_key_set(http.get("/jwks.json").get_json())
+    claims = jwt.decode(body["access_token"], keys).claims
+    assert claims["sub"] == claims["client_id"] == client_id
+    me = http.get("/api/v1/me", headers={"Authorization": f"Bearer {body['access_token']}"})
+    assert me.status_code == 200 and me.get_json()["app"]["client_id"] == client_id
+    people = http.get(f"/api/v1/nodes/{w['edu']}/people",
+                      headers={"Authorization": f"Bearer {body['access_token']}"})
+    assert len(people.get_json()["items"]) == 8
+
+
+def test_client_secret_post_is_refused_for_a_basic_client(world, client) -> None:
+    app, _ = world
+    client_id, secret = client
+    r = app.test_client().post("/oauth/token", data={
+        "grant_type": "client_credentials", "client_id": client_id, "client_secret": secret})
+    assert r.status_code == 401 and r.get_json()["error"] == "invalid_client"
+
+
+def test_post_auth_client(world, sessions, ctx) -> None:
+    app, _ = world
+    with sessions.begin() as s:
+        row, secret = apps.create_client(s, ctx, apps.ClientSpec(
+            name="邮件", scope=("directory",), auth_method="client_secret_post",
+            status="applied"))
+        row.status = apps.AppStatus.ONLINE
+        client_id = row.client_id
+    r = app.test_client().post("/oauth/token", data={
+        "grant_type": "client_credentials", "client_id": client_id, "client_secret": secret})
+    assert r.status_code == 200 and r.get_json()["scope"] == "directory"
+
+
+@pytest.mark.parametrize("case", ["wrong-secret", "unknown-client", "no-auth"])
+def test_bad_client_authentication(world, client, case) -> None:
+    app, _ = world
+    client_id, secret = client
+    headers = {"wrong-secret": basic(client_id, secret + "x"),
+               "unknown-client": basic("nobody", secret), "no-auth": {}}[case]
+    r = app.test_client().post("/oauth/token", data={"grant_type": "client_credentials"},
+                               headers=headers)
+    assert r.status_code == 401 and r.get_json()["error"] == "invalid_client"
+
+
+def test_scope_beyond_the_registered_is_refused_not_narrowed(world, client) -> None:
+    app, _ = world
+    r = app.test_client().post("/oauth/token", data={"grant_type": "client_credentials",
+                                                     "scope": "directory scim"},
+                               headers=basic(*client))
+    assert r.status_code == 400 and r.get_json()["error"] == "invalid_scope"
+
+
+@pytest.mark.parametrize("grant", ["password", "authorization_code", "implicit", "refresh_token"])
+def test_other_grants_are_refused(world, client, grant) -> None:
+    app, _ = world
+    r = app.test_client().post("/oauth/token", data={"grant_type": grant, "username": "x",
+                                                     "password": "y"},
+                               headers=basic(*client))
+    assert r.status_code == 400 and r.get_json()["error"] == "unsupported_grant_type"
+
+
+def test_only_online_apps_obtain_tokens(world, client, sessions, ctx) -> None:
+    app, _ = world
+    client_id, _secret = client
+    with sessions.begin() as s:
+        row = apps.get_app(s, client_id)
+        apps.set_status(s, ctx, row, "offline", reason="维护")
+    r = app.test_client().post("/oauth/token", data={"grant_type": "client_credentials"},
+                               headers=basic(*client))
+    assert r.status_code == 401 and r.get_json()["error"] == "invalid_client"
+
+
+def test_lifecycle_transitions_are_checked(world, client, sessions, ctx) -> None:
+    client_id, _ = client
+    from directory.errors import DomainError
+
+    with sessions.begin() as s, pytest.raises(DomainError) as exc:
+        apps.set_status(s, ctx, apps.get_app(s, client_id), "applied")
+    assert exc.value.code == "directory.app.transition"
+
+
+def test_secret_is_stored_only_as_a_digest(world, client, sessions) -> None:
+    client_id, secret = client
+    with sessions() as s:
+        row = apps.get_app(s, client_id)
+        assert secret not in (row.client_secret_hash or "")
+        assert row.client_secret_hash == apps.secret_digest(secret)
+
+
+def test_metadata_advertises_what_is_enforced(world) -> None:
+    app, _ = world
+    body = app.test_client().get("/.well-known/oauth-authorization-server").get_json()
+    assert body["grant_types_supported"] == ["client_credentials"]
+    assert body["token_endpoint"].endswith("/oauth/token")
+    assert body["token_endpoint_auth_methods_supported"] == ["client_secret_basic",
+                                                             "client_secret_post"]
+    keys = app.test_client().get("/jwks.json").get_json()["keys"]
+    assert {k["alg"] for k in keys} == {"ES256", "RS256"}
+    assert all("d" not in k for k in keys)  # public parts only
+    _ = without_request_id
