@@ -12,6 +12,7 @@ from directory.models import App
 from directory.models import AuditEvent
 from idp import config
 from idp import create_app
+from idp.app import runtime
 from tests.idp.support import run
 
 
@@ -33,6 +34,13 @@ def test_create_then_token(cli_env, sessions, monkeypatch) -> None:
     for key, value in cli_env.items():
         monkeypatch.setenv(key, value)
     web = create_app(config.load())
+    try:
+        _token_then_offline(cli_env, web, out)
+    finally:
+        runtime(web).engine.dispose()
+
+
+def _token_then_offline(cli_env, web, out) -> None:
     raw = base64.b64encode(f"{out['client_id']}:{out['client_secret']}".encode()).decode()
     token = web.test_client().post("/oauth/token", data={"grant_type": "client_credentials"},
                                    headers={"Authorization": f"Basic {raw}"})
