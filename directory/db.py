@@ -102,6 +102,11 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         event.listen(engine, "begin", _sqlite_begin)
         return engine
     kwargs.setdefault("pool_pre_ping", True)
+    if url.startswith("postgresql"):
+        # Directory queries carry hundreds of parameters (hidden subtrees): a generic plan
+        # for them is poor and JIT-compiling one costs seconds (bench/README.md).
+        kwargs.setdefault("connect_args", {}).setdefault(
+            "options", "-c jit=off -c plan_cache_mode=force_custom_plan")
     return create_engine(url, **kwargs)
 
 

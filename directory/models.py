@@ -510,3 +510,14 @@ class AccountApp(Base):
 
     account_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("accounts.id"), primary_key=True)
     app_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("apps.id"), primary_key=True)
+
+
+class CacheVersion(Base):
+    """A token that changes, in the writing transaction, whenever data that workers cache
+    changes (``hidden``: hidden nodes, their paths and allow-lists). A worker keeps its copy
+    only while the token is the one it loaded with: the database stays the truth."""
+
+    __tablename__ = "cache_versions"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    token: Mapped[str] = mapped_column(String(32))

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from directory import audit
 from directory import tree
+from directory import versions
 from directory.db import utcnow
 from directory.errors import conflict
 from directory.errors import invalid
@@ -67,6 +68,7 @@ def allow_hidden(session: Session, ctx: audit.Context, hidden_node_id: uuid.UUID
                            "hidden_node_id")
     if sum(x is not None for x in (person_id, node_id, tag_id)) != 1:
         raise invalid("directory.hidden.subject", "one person, node or tag", "subject")
+    versions.bump(session, versions.HIDDEN)
     entry = HiddenAllow(hidden_node_id=node.id, person_id=person_id, node_id=node_id,
                         tag_id=tag_id)
     session.add(entry)

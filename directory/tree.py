@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from directory import audit
 from directory import classes
 from directory import queries
+from directory import versions
 from directory.db import rowcount
 from directory.db import utcnow
 from directory.errors import conflict
@@ -97,6 +98,8 @@ def create(session: Session, ctx: audit.Context, spec: NewNode) -> Node:
     )
     session.add(node)
     session.flush()
+    if spec.hidden:
+        versions.bump(session, versions.HIDDEN)
     audit.record(session, "node.created", ctx, target_type="node", target_id=node.id,
                  summary={"code": code, "name": name, "parent_id": spec.parent_id, "level": level})
     return node
@@ -119,6 +122,8 @@ def update_node(session: Session, ctx: audit.Context, node_id: uuid.UUID, **chan
             setattr(node, field, value)
     if after:
         session.flush()
+        if "hidden" in after:
+            versions.bump(session, versions.HIDDEN)
         action = "node.renamed" if set(after) <= {"name", "short_name"} else "node.updated"
         audit.record(session, action, ctx, target_type="node", target_id=node.id,
                      summary={"before": before, "after": after})
@@ -141,6 +146,7 @@ def reorder(session: Session, ctx: audit.Context, parent_id: uuid.UUID,
 
 
 def _rewrite_subtree(session: Session, old_prefix: str, new_prefix: str, level_delta: int) -> None:
+    versions.bump(session, versions.HIDDEN)  # hidden nodes in the subtree change paths
     tail = func.substr(Node.path, len(old_prefix) + 1)
     session.execute(
         update(Node)
@@ -255,6 +261,7 @@ def merge(session: Session, ctx: audit.Context, source_id: uuid.UUID,
 def abolish(session: Session, ctx: audit.Context, node_id: uuid.UUID,
             move_content_to: uuid.UUID | None = None) -> Node:
     """Abolish (撤销) a node: only when empty, unless its content moves elsewhere first."""
+    versions.bump(session, versions.HIDDEN)  # an abolished hidden node stops counting
     node = get_active(session, node_id)
     if node.parent_id is None:
         raise invalid("directory.node.root_immovable", "the root cannot be abolished", "node_id")

@@ -23,6 +23,7 @@ from sqlalchemy.orm import aliased
 
 from directory import apps
 from directory import queries
+from directory import versions
 from directory.models import PATH_TOKEN_WIDTH
 from directory.models import Account
 from directory.models import AccountType
@@ -84,6 +85,25 @@ def load_hidden(session: Session) -> dict[str, pv.HiddenNode]:
     return {tokens(path)[-1]: pv.HiddenNode(
         tokens(path), frozenset(allows[nid]["p"]), frozenset(allows[nid]["n"]),
         frozenset(allows[nid]["t"])) for nid, path in hidden.items()}
+
+
+_HIDDEN_CACHE: dict[str, tuple[str, dict[str, pv.HiddenNode]]] = {}
+
+
+def load_hidden_cached(session: Session) -> dict[str, pv.HiddenNode]:
+    """``load_hidden``, kept per process while the database's ``hidden`` token is unchanged:
+    one primary-key read per request instead of every hidden node and allow-list entry.
+    The token is read first, so a copy is never older than the token it is kept under."""
+    current = versions.token(session, versions.HIDDEN)
+    if current is None:
+        return load_hidden(session)
+    key = str(session.get_bind().engine.url)
+    cached = _HIDDEN_CACHE.get(key)
+    if cached is not None and cached[0] == current:
+        return cached[1]
+    hidden = load_hidden(session)
+    _HIDDEN_CACHE[key] = (current, hidden)
+    return hidden
 
 
 NOBODY = str(uuid.UUID(int=0))
@@ -178,7 +198,7 @@ def app_path_clause(access: pv.AppAccess, hidden: Mapping[str, pv.HiddenNode],
     blocked = [h.path for h in hidden.values() if h.path[-1] not in access.hidden_grants
                and any(pv.within(h.path, s) or pv.within(s, h.path) for s in access.scopes)]
     clause = and_(_in_any(column, access.scopes),
-                  *(~queries.path_in_subtree(column, _path_of(b)) for b in blocked))
+                  queries.outside_subtrees(column, [_path_of(b) for b in blocked]))
     return and_(clause, _shared_clause(access, column)) if access.upward else clause
 
 
@@ -192,8 +212,7 @@ def listed_clause(viewer: pv.Viewer, rules: pv.Rules, hidden: Mapping[str, pv.Hi
     blocked = [h.path for h in hidden.values()
                if (pv.within(h.path, under) or pv.within(under, h.path))
                and not pv.hidden_node_visible(viewer, h)]
-    post_visible = and_(*(~queries.path_in_subtree(Post.node_path, _path_of(b))
-                          for b in blocked)) if blocked else true()
+    post_visible = queries.outside_subtrees(Post.node_path, [_path_of(b) for b in blocked])
     other = aliased(Post)
     admin = exists().where(other.person_id == Person.id, other.active,
                            _in_any(other.node_path, viewer.admin_scopes)) \
@@ -232,8 +251,8 @@ def visible_children(session: Session, viewer: pv.Viewer, hidden: Mapping[str, p
     stmt = select(Node).where(Node.parent_id == node.id, Node.status == NodeStatus.ACTIVE)
     if viewer.app is not None:
         stmt = stmt.where(app_path_clause(viewer.app, hidden, Node.path))
-    for path in blocked_hidden(viewer, hidden):
-        stmt = stmt.where(~queries.path_in_subtree(Node.path, _path_of(path)))
+    stmt = stmt.where(queries.outside_subtrees(
+        Node.path, [_path_of(p) for p in blocked_hidden(viewer, hidden)]))
     return list(session.scalars(stmt.order_by(Node.sort_order, Node.name)))
 
 

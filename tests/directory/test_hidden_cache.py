@@ -1,0 +1,68 @@
+"""The per-process copy of the hidden nodes lives only while the database's token is
+unchanged: every write that changes hidden nodes, their paths or allow-lists changes the
+token in the same transaction, so the next read — in any worker — reloads."""
+
+from __future__ import annotations
+
+from directory import rules
+from directory import tree
+from directory import versions
+from directory import visibility as dv
+from tests import factories as f
+
+
+def test_cached_until_a_hidden_change(sessions, ctx, dsettings) -> None:
+    with sessions.begin() as s:
+        t = f.qingpu(s, ctx)
+        secret = f.node(s, ctx, t["edu"], "督查室", hidden=True)
+        clerk = f.person(s, dsettings, ctx, t["office"], "李娜")
+    with sessions() as s:
+        first = dv.load_hidden_cached(s)
+        assert dv.load_hidden_cached(s) is first  # no change: the same copy
+        assert set(first) == {dv.tokens(secret.path)[-1]}
+    steps = [
+        lambda s: tree.update_node(s, ctx, t["village"].id, hidden=True),
+        lambda s: rules.allow_hidden(s, ctx, secret.id, person_id=clerk.id),
+        lambda s: tree.move(s, ctx, secret.id, t["town"].id),
+        lambda s: tree.update_node(s, ctx, t["village"].id, hidden=False),
+    ]
+    for step in steps:
+        with sessions() as s:
+            before = dv.load_hidden_cached(s)
+        with sessions.begin() as s:
+            step(s)
+        with sessions() as s:
+            after = dv.load_hidden_cached(s)
+            assert after is not before and after == dv.load_hidden(s)
+    with sessions() as s:
+        moved = dv.load_hidden_cached(s)[dv.tokens(secret.path)[-1]]
+        assert moved.path[:3] == dv.tokens(s.get_one(type(t["town"]), t["town"].id).path)
+        assert str(clerk.id) in moved.allow_people
+
+
+def test_unchanged_writes_keep_the_copy(sessions, ctx) -> None:
+    with sessions.begin() as s:
+        t = f.qingpu(s, ctx)
+        versions.bump(s, versions.HIDDEN)  # the suite's truncation removed the token row
+    with sessions() as s:
+        first = dv.load_hidden_cached(s)
+        token = versions.token(s, versions.HIDDEN)
+    with sessions.begin() as s:
+        tree.update_node(s, ctx, t["office"].id, name="综合办公室")
+    with sessions() as s:
+        assert versions.token(s, versions.HIDDEN) == token
+        assert dv.load_hidden_cached(s) is first
+
+
+
+def test_no_token_no_copy(sessions, ctx) -> None:
+    """Without a token row nothing is cached: every read loads afresh."""
+    from sqlalchemy import delete
+
+    from directory.models import CacheVersion
+
+    with sessions.begin() as s:
+        f.qingpu(s, ctx)
+        s.execute(delete(CacheVersion))
+    with sessions() as s:
+        assert dv.load_hidden_cached(s) is not dv.load_hidden_cached(s)
