@@ -58,6 +58,7 @@ from pypinyin import lazy_pinyin  # noqa: E402
 from slapd import Slapd  # noqa: E402
 from slapd import node_dn  # noqa: E402
 from sqlalchemy import Engine  # noqa: E402
+from sqlalchemy import event  # noqa: E402
 from sqlalchemy import func  # noqa: E402
 from sqlalchemy import select  # noqa: E402
 from sqlalchemy import text  # noqa: E402
@@ -394,11 +395,19 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
 
     def engine_for(url: str) -> Engine:
+        engine = make_engine(url)
         if make_url(url).get_backend_name() == "postgresql":
+            # SET on connect, not connect_args: passing "options" would replace
+            # make_engine's own (jit=off, plan_cache_mode=force_custom_plan).
             timeout_ms = int(args.statement_timeout * 1000)
-            return make_engine(url, connect_args={
-                "options": f"-c statement_timeout={timeout_ms}"})
-        return make_engine(url)
+
+            def statement_timeout(dbapi_conn: Any, _record: Any) -> None:
+                with dbapi_conn.cursor() as cur:
+                    cur.execute(f"SET statement_timeout = {timeout_ms}")
+                dbapi_conn.commit()
+
+            event.listen(engine, "connect", statement_timeout)
+        return engine
 
     engines = {make_url(u).get_backend_name(): engine_for(u) for u in args.url}
     for name, engine in engines.items():
