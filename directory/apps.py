@@ -27,7 +27,6 @@ from directory.errors import invalid
 from directory.errors import not_found
 from directory.models import Account
 from directory.models import AccountApp
-from directory.models import AccountType
 from directory.models import App
 from directory.models import AppDirectoryScope
 from directory.models import AppHiddenGrant
@@ -36,6 +35,8 @@ from directory.models import Node
 from directory.models import NodeStatus
 from directory.queries import path_in_subtree
 from policies import apps as app_policy
+from policies.accounts import limited_to_listed_apps
+from policies.accounts import may_use_app
 
 CLIENT_ID = re.compile(r"^[A-Za-z0-9._~-]{2,64}$")
 
@@ -183,10 +184,19 @@ def listed_apps(session: Session, account_id: uuid.UUID) -> list[App]:
                                 .order_by(App.client_id)))
 
 
+def account_may_use(session: Session, account: Account, client_id: str) -> bool:
+    """``policies.accounts.may_use_app`` for a stored account; the listed apps are read only
+    for the account types limited to them."""
+    listed: frozenset[str] = frozenset()
+    if limited_to_listed_apps(account.type.value):
+        listed = frozenset(a.client_id for a in listed_apps(session, account.id))
+    return may_use_app(account.type.value, listed, client_id)
+
+
 def set_account_apps(session: Session, ctx: audit.Context, account: Account,
                      client_ids: list[str]) -> list[App]:
     """The apps a temporary account (临时账号) may use: only those."""
-    if account.type != AccountType.TEMPORARY:
+    if not limited_to_listed_apps(account.type.value):
         raise invalid("directory.account.apps_not_temporary",
                       "only temporary accounts are limited to listed apps", "client_ids")
     found = []

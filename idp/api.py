@@ -30,7 +30,6 @@ from directory import visibility as dv
 from directory.crypto import mask_id_number
 from directory.crypto import mask_mobile
 from directory.models import Account
-from directory.models import AccountType
 from directory.models import App
 from directory.models import AppStatus
 from directory.models import Node
@@ -42,7 +41,6 @@ from idp import store
 from idp import tokens
 from idp.runtime import runtime
 from policies import visibility as pv
-from policies.accounts import may_use_app
 from policies.delegation import Permission
 from policies.delegation import may_act
 
@@ -114,10 +112,7 @@ def _authenticate() -> None:
     account = session.get(Account, _uuid(token.subject, unauthorized=True))
     if account is None or not accounts.usable(account):
         raise _unauthorized("account not usable")
-    if account.type == AccountType.TEMPORARY and not may_use_app(
-            account.type.value,
-            frozenset(a.client_id for a in apps.listed_apps(session, account.id)),
-            token.client_id):
+    if not apps.account_may_use(session, account, token.client_id):
         raise _unauthorized("account not permitted for this app")
     g.viewer = dv.load_account_viewer(session, account)
     g.account, g.app = account, None
@@ -255,15 +250,15 @@ def get_person(person_id: str) -> Response:
     if mobile and decision.mode is not pv.Mode.DIRECT:
         mobile = mask_mobile(mobile)
     posts = [p for p in dv.target_posts(session, person)
-             if pv.covers(g.viewer.admin_scopes, dv.tokens(p.node_path))
-             or pv.node_visible(g.viewer, dv.tokens(p.node_path), g.hidden)]
+             if pv.node_visible(g.viewer, dv.tokens(p.node_path), g.hidden)]
     id_number = None
     if decision.rule in ("admin.scope", "person.deactivated") and person.id_number_enc:
         # admins with scope see it masked; the clear value needs the audited reveal
         id_number = mask_id_number(reveal(session, runtime(current_app).directory, person,
                                           "id_number") or "")
     return jsonify(id=str(person.id), name=person.name, gender=person.gender.value,
-                   status=person.status.value, mode=decision.mode.value, contact=decision.contact.value, mobile=mobile,
+                   status=person.status.value, mode=decision.mode.value,
+                   contact=decision.contact.value, mobile=mobile,
                    id_number_masked=id_number,
                    office_phone=person.office_phone if decision.listed else None,
                    email=person.email if decision.listed else None,
@@ -300,15 +295,12 @@ def me() -> Response:
 def _app_me(session: Session, app: App) -> dict[str, Any]:
     """What an app may read: its scope nodes (where to start walking the tree) and, for the
     higher-level directory, the nodes units share upward inside that scope."""
-    scopes, _ = apps.directory_access(session, app)
-    visible = [n for n in scopes if pv.node_visible(g.viewer, dv.tokens(n.path), g.hidden)]
-    entry = visible
+    candidates, _ = apps.directory_access(session, app)
     if app.directory_upward:
-        shared = [n for s in scopes for n in apps.shared_nodes(session, s.path)
-                  if n.share_upward]
-        entry = [n for n in [*visible, *shared]
-                 if pv.node_visible(g.viewer, dv.tokens(n.path), g.hidden)]
-        entry = list({n.id: n for n in entry}.values())
+        candidates += [n for s in list(candidates) for n in apps.shared_nodes(session, s.path)
+                       if n.share_upward]
+    entry = {n.id: n for n in candidates
+             if pv.node_visible(g.viewer, dv.tokens(n.path), g.hidden)}.values()
     return {"app": {"client_id": app.client_id, "name": app.name,
                     "upward": app.directory_upward},
             "nodes": [node_json(n) for n in entry]}

@@ -49,7 +49,7 @@ class Client(ClientMixin):
         return self.app.client_id
 
     def get_default_redirect_uri(self) -> str | None:
-        uris = self.app.redirect_uris.split()
+        uris = self.app.redirect_uris.splitlines()
         return uris[0] if uris else None
 
     def get_allowed_scope(self, scope: str | None) -> str:
@@ -59,7 +59,7 @@ class Client(ClientMixin):
         return " ".join(s for s in scope.split() if s in allowed)
 
     def check_redirect_uri(self, redirect_uri: str) -> bool:
-        return redirect_uri in self.app.redirect_uris.split("\n")
+        return redirect_uri in self.app.redirect_uris.splitlines()
 
     def check_client_secret(self, client_secret: str) -> bool:
         return apps.secret_matches(self.app, client_secret)

@@ -54,9 +54,11 @@ def requires_totp(account_type: str) -> bool:
     return account_type in ADMIN_TYPES
 
 
-def may_use_app(account_type: str, listed_apps: frozenset[str], client_id: str) -> bool:
+def limited_to_listed_apps(account_type: str) -> bool:
     """Temporary accounts (临时账号) reach only the apps listed on them; the other types are
     governed by each app's own access policy."""
-    if account_type != "temporary":
-        return True
-    return client_id in listed_apps
+    return account_type == "temporary"
+
+
+def may_use_app(account_type: str, listed_apps: frozenset[str], client_id: str) -> bool:
+    return not limited_to_listed_apps(account_type) or client_id in listed_apps

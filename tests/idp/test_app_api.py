@@ -193,6 +193,8 @@ def test_graded_admin_authorises_apps_inside_their_unit(world, admins, sessions,
                       ).status_code == 404
     assert client.put(url, headers=town, json={"scope_node_ids": [str(w["town"])],
                                                "upward": True}).status_code == 403
+    bad = client.put(url, headers=town, json={"scope_node_ids": str(w["village"])})
+    assert bad.status_code == 400 and "scope_node_ids" in bad.get_json()["message"]
     r = client.put(url, headers=town, json={"scope_node_ids": [str(w["village"])]})
     assert r.status_code == 200 and r.get_json()["scope_node_ids"] == [str(w["village"])]
     assert client.get(url, headers=town).get_json()["upward"] is False
@@ -223,6 +225,7 @@ def test_temporary_account_reaches_listed_apps_only(world, admins, sessions, dse
     r = client.get("/api/v1/me", headers=bearer(app, account.id, client_id="oa"))
     assert r.status_code == 401 and r.get_json()["error"] == "invalid_token"
     url = f"/api/v1/admin/accounts/{account.id}/apps"
+    assert client.put(url, headers=town, json={"client_ids": "oa"}).status_code == 400
     r = client.put(url, headers=town, json={"client_ids": ["oa", "nope"]})
     assert r.status_code == 400 and r.get_json()["field"] == "client_ids"
     assert client.get(url, headers=town).get_json()["client_ids"] == []  # nothing written

@@ -11,7 +11,7 @@ from joserfc import jwt
 from joserfc.jwk import KeySet
 
 from directory import apps
-from tests.idp.support import without_request_id
+from directory.errors import DomainError
 
 
 @pytest.fixture
@@ -116,8 +116,6 @@ def test_only_online_apps_obtain_tokens(world, client, sessions, ctx) -> None:
 
 def test_lifecycle_transitions_are_checked(world, client, sessions, ctx) -> None:
     client_id, _ = client
-    from directory.errors import DomainError
-
     with sessions.begin() as s, pytest.raises(DomainError) as exc:
         apps.set_status(s, ctx, apps.get_app(s, client_id), "applied")
     assert exc.value.code == "directory.app.transition"
@@ -141,4 +139,3 @@ def test_metadata_advertises_what_is_enforced(world) -> None:
     keys = app.test_client().get("/jwks.json").get_json()["keys"]
     assert {k["alg"] for k in keys} == {"ES256", "RS256"}
     assert all("d" not in k for k in keys)  # public parts only
-    _ = without_request_id

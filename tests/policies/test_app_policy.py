@@ -16,14 +16,14 @@ from policies.visibility import app_viewer
 from policies.visibility import decide
 from policies.visibility import node_visible
 from policies.visibility import shared_upward
+from tests.policies.test_visibility import EDU
+from tests.policies.test_visibility import OFFICE
+from tests.policies.test_visibility import ROOT
+from tests.policies.test_visibility import SECRET
+from tests.policies.test_visibility import SECRET_TEAM
+from tests.policies.test_visibility import TOWN
+from tests.policies.test_visibility import VILLAGE
 
-ROOT = ("root",)
-EDU = ("root", "gov", "edu")
-OFFICE = EDU + ("office",)
-TOWN = ("root", "streets", "town")
-VILLAGE = TOWN + ("village",)
-SECRET = TOWN + ("secret",)
-SECRET_TEAM = SECRET + ("team",)
 INNER = SECRET_TEAM + ("inner",)
 HIDDEN = {"secret": HiddenNode(SECRET, allow_people=frozenset({"app-person"}),
                                allow_nodes=frozenset({"town"})),
