@@ -119,6 +119,10 @@ class Node(Base):
     type: Mapped[str] = mapped_column(String(32))
     is_unit: Mapped[bool] = mapped_column(Boolean, default=False)
     hidden: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Path of the outermost active hidden node at or above this one (None: no hidden node
+    # on its path); kept by ``directory.hidden_paths`` so that visibility filters test one
+    # column instead of every hidden subtree (migration 0010).
+    hidden_top: Mapped[str | None] = mapped_column(PathString)
     # 开放共享范围 (001 组织人员规范 §14): shared into the higher-level directory (True),
     # withheld (False), or as the node above it (None).
     share_upward: Mapped[bool | None] = mapped_column(Boolean)
@@ -201,6 +205,8 @@ class Post(Base):
     person_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("persons.id"))
     node_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("nodes.id"))
     node_path: Mapped[str] = mapped_column(PathString)
+    # The node's ``hidden_top``, copied as ``node_path`` is.
+    hidden_top: Mapped[str | None] = mapped_column(PathString)
     kind: Mapped[PostKind] = mapped_column(_enum(PostKind, "post_kind"))
     title: Mapped[str | None] = mapped_column(String(100))
     sort_order: Mapped[int] = mapped_column(Integer, default=0)

@@ -146,7 +146,8 @@ def _apply(session: Session, settings: DirectorySettings, person: Person,
 def _new_post(session: Session, person: Person, kind: PostKind, spec: PostSpec,
               start: dt.date | None = None, end: dt.date | None = None) -> Post:
     node = tree.get_active(session, spec.node_id)
-    post = Post(person_id=person.id, node_id=node.id, node_path=node.path, kind=kind,
+    post = Post(person_id=person.id, node_id=node.id, node_path=node.path,
+                hidden_top=node.hidden_top, kind=kind,
                 title=spec.title, sort_order=spec.sort_order, start_date=start, end_date=end)
     session.add(post)
     session.flush()

@@ -113,10 +113,10 @@ def _starts_with(column: Any, prefix: str) -> ColumnElement[bool]:
 
 
 def _has_active_post(where: Callable[[Any], ColumnElement[bool]]) -> ColumnElement[bool]:
-    """EXISTS an active post of the person whose node path satisfies ``where``: decide()
-    looks at all of T's active posts, not at one row."""
+    """EXISTS an active post of the person that satisfies ``where``: decide() looks at all
+    of T's active posts, not at one row."""
     post = aliased(Post)
-    return exists().where(post.person_id == Person.id, post.active, where(post.node_path))
+    return exists().where(post.person_id == Person.id, post.active, where(post))
 
 
 def _classes(viewer: pv.Viewer, rules: pv.Rules, mode: pv.Mode) -> list[str]:
@@ -136,13 +136,14 @@ def _policy_clauses(viewer: pv.Viewer, rules: pv.Rules, hidden: Mapping[str, pv.
     if viewer.app is not None:
         access = viewer.app
         return and_(Person.status == PersonStatus.ACTIVE, ~Person.not_searchable,
-                    _has_active_post(lambda path: dv.app_path_clause(access, hidden, path))
-                    ), false()
-    blocked = ["".join(b) for b in dv.blocked_hidden(viewer, hidden)]
-    visible = _has_active_post(lambda path: queries.outside_subtrees(path, blocked))
+                    _has_active_post(lambda post: dv.app_path_clause(
+                        access, hidden, post.node_path, post.hidden_top))), false()
+    opened = pv.visible_hidden(viewer, hidden)
+    visible = _has_active_post(lambda post: dv.hidden_filter(
+        post.node_path, post.hidden_top, hidden, opened))
     scopes = ["".join(s) for s in viewer.admin_scopes]
-    admin = _has_active_post(lambda path: or_(
-        *(queries.path_in_subtree(path, s) for s in scopes))) if scopes else false()
+    admin = _has_active_post(lambda post: or_(
+        *(queries.path_in_subtree(post.node_path, s) for s in scopes))) if scopes else false()
     accepted = [uuid.UUID(a) for a in viewer.accepted_by]
     is_accepted = Person.id.in_(accepted) if accepted else false()
     reachable = and_(Person.status == PersonStatus.ACTIVE, visible)

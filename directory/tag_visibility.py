@@ -40,9 +40,11 @@ def _visible_clause(viewer: pv.Viewer, hidden: Mapping[str, pv.HiddenNode]
         # an app: the owner node or a shared-with node lies where the app may read
         return or_(
             exists().where(owner.id == Tag.owner_node_id,
-                           dv.app_path_clause(viewer.app, hidden, owner.path)),
+                           dv.app_path_clause(viewer.app, hidden, owner.path,
+                                              owner.hidden_top)),
             exists().where(TagShare.tag_id == Tag.id, shared.id == TagShare.node_id,
-                           dv.app_path_clause(viewer.app, hidden, shared.path)))
+                           dv.app_path_clause(viewer.app, hidden, shared.path,
+                                              shared.hidden_top)))
     mine = _ancestor_paths(viewer)
     by_owner = exists().where(owner.id == Tag.owner_node_id, owner.path.in_(mine))
     by_share = exists().where(TagShare.tag_id == Tag.id, shared.id == TagShare.node_id,

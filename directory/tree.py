@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from directory import audit
 from directory import classes
+from directory import hidden_paths
 from directory import queries
 from directory import versions
 from directory.db import rowcount
@@ -82,7 +83,7 @@ def create(session: Session, ctx: audit.Context, spec: NewNode) -> Node:
     if spec.parent_id is None:
         if session.scalar(select(Node.id).where(Node.parent_id.is_(None)).limit(1)):
             raise conflict("directory.node.root_exists", "the tree already has a root", "parent_id")
-        path, level = path_token(node_id), 0
+        path, level, parent = path_token(node_id), 0, None
     else:
         parent = get_active(session, spec.parent_id, "parent_id")
         if parent.level + 1 > MAX_DEPTH:
@@ -95,6 +96,7 @@ def create(session: Session, ctx: audit.Context, spec: NewNode) -> Node:
         id=node_id, parent_id=spec.parent_id, path=path, level=level, sort_order=sort_order,
         name=name, short_name=(spec.short_name or name).strip(), code=code, type=spec.type,
         is_unit=spec.is_unit, hidden=spec.hidden, external_id=spec.external_id,
+        hidden_top=hidden_paths.top_for_new(parent, path, spec.hidden),
     )
     session.add(node)
     session.flush()
@@ -124,6 +126,7 @@ def update_node(session: Session, ctx: audit.Context, node_id: uuid.UUID, **chan
         session.flush()
         if "hidden" in after:
             versions.bump(session, versions.HIDDEN)
+            hidden_paths.refresh(session, node.path)
         action = "node.renamed" if set(after) <= {"name", "short_name"} else "node.updated"
         audit.record(session, action, ctx, target_type="node", target_id=node.id,
                      summary={"before": before, "after": after})
@@ -162,7 +165,7 @@ def _rewrite_subtree(session: Session, old_prefix: str, new_prefix: str, level_d
         .values(node_path=literal(new_prefix) + post_tail)
         .execution_options(synchronize_session=False)
     )
-    session.expire_all()
+    hidden_paths.refresh(session, new_prefix)
 
 
 def move(session: Session, ctx: audit.Context, node_id: uuid.UUID,
@@ -220,7 +223,7 @@ def _move_content(session: Session, ctx: audit.Context, source: Node, target: No
     _end_duplicate_posts(session, source.id, target.id)
     moved_posts = rowcount(session.execute(
         update(Post).where(Post.node_id == source.id, Post.active.is_(True))
-        .values(node_id=target.id, node_path=target.path)
+        .values(node_id=target.id, node_path=target.path, hidden_top=target.hidden_top)
         .execution_options(synchronize_session=False)
     ))
     session.execute(  # a tag that already has the target keeps one membership, not two
@@ -253,6 +256,9 @@ def merge(session: Session, ctx: audit.Context, source_id: uuid.UUID,
     source.status, source.abolished_at, source.merged_into_id = (
         NodeStatus.ABOLISHED, utcnow(), target.id)
     session.flush()
+    if source.hidden:  # an abolished hidden node stops counting
+        versions.bump(session, versions.HIDDEN)
+        hidden_paths.refresh(session, source.path)
     audit.record(session, "node.merged", ctx, target_type="node", target_id=source_id,
                  summary={"into": target_id, **counts})
     return source
@@ -278,6 +284,8 @@ def abolish(session: Session, ctx: audit.Context, node_id: uuid.UUID,
                            "the node still has children or people", "node_id")
     node.status, node.abolished_at = NodeStatus.ABOLISHED, utcnow()
     session.flush()
+    if node.hidden:  # an abolished hidden node stops counting
+        hidden_paths.refresh(session, node.path)
     audit.record(session, "node.abolished", ctx, target_type="node", target_id=node_id,
                  summary={"moved_to": move_content_to, **counts})
     return node

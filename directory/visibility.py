@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
+from typing import Any
+from typing import Literal
 
 from sqlalchemy import ColumnElement
 from sqlalchemy import and_
@@ -65,7 +67,7 @@ def load_rules(session: Session) -> pv.Rules:
     return pv.Rules(matrix=matrix, overrides=overrides)
 
 
-def load_hidden(session: Session) -> dict[str, pv.HiddenNode]:
+def load_hidden(session: Session) -> pv.HiddenNodes:
     """Every active hidden node with its allow-list, keyed by its own token."""
     hidden = {n.id: n.path for n in session.scalars(
         select(Node).where(Node.hidden, Node.status == NodeStatus.ACTIVE))}
@@ -82,15 +84,15 @@ def load_hidden(session: Session) -> dict[str, pv.HiddenNode]:
             bucket["n"].add(tokens(node_path)[-1])
         elif allow.tag_id:
             bucket["t"].add(str(allow.tag_id))
-    return {tokens(path)[-1]: pv.HiddenNode(
+    return pv.HiddenNodes({tokens(path)[-1]: pv.HiddenNode(
         tokens(path), frozenset(allows[nid]["p"]), frozenset(allows[nid]["n"]),
-        frozenset(allows[nid]["t"])) for nid, path in hidden.items()}
+        frozenset(allows[nid]["t"])) for nid, path in hidden.items()})
 
 
-_HIDDEN_CACHE: dict[str, tuple[str, dict[str, pv.HiddenNode]]] = {}
+_HIDDEN_CACHE: dict[str, tuple[str, pv.HiddenNodes]] = {}
 
 
-def load_hidden_cached(session: Session) -> dict[str, pv.HiddenNode]:
+def load_hidden_cached(session: Session) -> pv.HiddenNodes:
     """``load_hidden``, kept per process while the database's ``hidden`` token is unchanged:
     one primary-key read per request instead of every hidden node and allow-list entry.
     The token is read first, so a copy is never older than the token it is kept under."""
@@ -191,14 +193,51 @@ def _shared_clause(access: pv.AppAccess, column: object) -> ColumnElement[bool]:
     return or_(*terms) if terms else false()
 
 
+def hidden_filter(path: Any, top: Any, hidden: Mapping[str, pv.HiddenNode],
+                  opened: frozenset[str], under: pv.Path = (), *,
+                  form: Literal["auto", "closed", "open"] = "auto") -> ColumnElement[bool]:
+    """Over a row with a node path ``path`` and its ``hidden_top`` (a node or a post): no
+    hidden node on the path is closed to the viewer, ``opened`` being the hidden nodes an
+    exception opens (``pv.visible_hidden``). Only hidden nodes on or under ``under`` count
+    (the caller reads inside it).
+
+    Two equivalent forms; the shorter is compiled:
+    * *closed list*: the path lies in none of the closed subtrees (one NOT IN per depth);
+      short for an admin whose scope opens most hidden nodes;
+    * *open list*: ``hidden_top`` is NULL, or it is an opened outermost hidden node and
+      the path lies in none of the closed hidden nodes nested under an opened one. For the
+      common viewer, who is given no exception, that is ``hidden_top IS NULL``.
+
+    ``form`` forces one (the property test checks both against the policy).
+    """
+    keys = [k for k, h in hidden.items()
+            if not under or pv.within(h.path, under) or pv.within(under, h.path)]
+    closed = [k for k in keys if k not in opened]
+    if not closed:
+        return true()
+    opened_tops, closed_inside = [], []
+    for k in keys:
+        outer = pv.outermost_hidden(hidden, k)
+        if k in opened and outer == k:
+            opened_tops.append(_path_of(hidden[k].path))
+        elif k not in opened and outer != k and outer in opened:
+            closed_inside.append(_path_of(hidden[k].path))
+    if form == "closed" or (form == "auto"
+                            and len(opened_tops) + len(closed_inside) >= len(closed)):
+        return queries.outside_subtrees(path, [_path_of(hidden[k].path) for k in closed])
+    if not opened_tops:
+        return top.is_(None)
+    return or_(top.is_(None), and_(top.in_(opened_tops),
+                                   queries.outside_subtrees(path, closed_inside)))
+
+
 def app_path_clause(access: pv.AppAccess, hidden: Mapping[str, pv.HiddenNode],
-                    column: object) -> ColumnElement[bool]:
-    """``pv.node_visible`` for an app over a path column: inside its scope, in no hidden
-    node it was not granted by name and, for the higher-level directory, shared upward."""
-    blocked = [h.path for h in hidden.values() if h.path[-1] not in access.hidden_grants
-               and any(pv.within(h.path, s) or pv.within(s, h.path) for s in access.scopes)]
+                    column: Any, top: Any) -> ColumnElement[bool]:
+    """``pv.node_visible`` for an app over a path column and its ``hidden_top``: inside its
+    scope, in no hidden node it was not granted by name and, for the higher-level
+    directory, shared upward."""
     clause = and_(_in_any(column, access.scopes),
-                  queries.outside_subtrees(column, [_path_of(b) for b in blocked]))
+                  hidden_filter(column, top, hidden, access.hidden_grants & hidden.keys()))
     return and_(clause, _shared_clause(access, column)) if access.upward else clause
 
 
@@ -208,11 +247,10 @@ def listed_clause(viewer: pv.Viewer, rules: pv.Rules, hidden: Mapping[str, pv.Hi
     ``policies.visibility.decide(V, T).listed``. Only hidden nodes that can intersect
     ``under`` are compiled in."""
     if viewer.app is not None:
-        return and_(app_path_clause(viewer.app, hidden, Post.node_path), ~Person.not_searchable)
-    blocked = [h.path for h in hidden.values()
-               if (pv.within(h.path, under) or pv.within(under, h.path))
-               and not pv.hidden_node_visible(viewer, h)]
-    post_visible = queries.outside_subtrees(Post.node_path, [_path_of(b) for b in blocked])
+        return and_(app_path_clause(viewer.app, hidden, Post.node_path, Post.hidden_top),
+                    ~Person.not_searchable)
+    post_visible = hidden_filter(Post.node_path, Post.hidden_top, hidden,
+                                 pv.visible_hidden(viewer, hidden), under)
     other = aliased(Post)
     admin = exists().where(other.person_id == Person.id, other.active,
                            _in_any(other.node_path, viewer.admin_scopes)) \
@@ -240,19 +278,15 @@ def listed_members(session: Session, viewer: pv.Viewer, rules: pv.Rules,
                                    where=listed_clause(viewer, rules, hidden, under))
 
 
-def blocked_hidden(viewer: pv.Viewer, hidden: Mapping[str, pv.HiddenNode]) -> list[pv.Path]:
-    """Hidden nodes whose subtrees do not exist for V."""
-    return [h.path for h in hidden.values() if not pv.hidden_node_visible(viewer, h)]
-
-
 def visible_children(session: Session, viewer: pv.Viewer, hidden: Mapping[str, pv.HiddenNode],
                      node: Node) -> list[Node]:
     """Active children of ``node`` that are not inside a node hidden from V, in 排序 order."""
     stmt = select(Node).where(Node.parent_id == node.id, Node.status == NodeStatus.ACTIVE)
     if viewer.app is not None:
-        stmt = stmt.where(app_path_clause(viewer.app, hidden, Node.path))
-    stmt = stmt.where(queries.outside_subtrees(
-        Node.path, [_path_of(p) for p in blocked_hidden(viewer, hidden)]))
+        stmt = stmt.where(app_path_clause(viewer.app, hidden, Node.path, Node.hidden_top))
+    else:
+        stmt = stmt.where(hidden_filter(Node.path, Node.hidden_top, hidden,
+                                        pv.visible_hidden(viewer, hidden), tokens(node.path)))
     return list(session.scalars(stmt.order_by(Node.sort_order, Node.name)))
 
 

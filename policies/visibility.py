@@ -31,6 +31,7 @@ Paths are tuples of node ids from the root down, the node itself last.
 
 from __future__ import annotations
 
+import bisect
 import enum
 from collections.abc import Iterable
 from collections.abc import Mapping
@@ -185,6 +186,64 @@ def hidden_node_visible(viewer: Viewer, hidden: HiddenNode) -> bool:
     if viewer.person_id in hidden.allow_people or viewer.tags & hidden.allow_tags:
         return True
     return any(node in hidden.allow_nodes for post in viewer.posts for node in post)
+
+
+class HiddenNodes(dict[str, HiddenNode]):
+    """The hidden nodes keyed by their own id, with reverse indexes (built once, on first
+    use) that answer ``visible_hidden`` without testing every hidden node: a cached set of
+    2,000 hidden nodes is shared by every request of a worker."""
+
+    _index: tuple[dict[str, set[str]], dict[str, set[str]], dict[str, set[str]],
+                  list[Path], dict[str, str]] | None = None
+
+    def index(self) -> tuple[dict[str, set[str]], dict[str, set[str]], dict[str, set[str]],
+                             list[Path], dict[str, str]]:
+        """(person -> ids, tag -> ids, allowed node -> ids, paths sorted, id -> outermost
+        hidden id on its path)."""
+        if self._index is None:
+            people: dict[str, set[str]] = {}
+            tags: dict[str, set[str]] = {}
+            nodes: dict[str, set[str]] = {}
+            for key, h in self.items():
+                for ids, index in ((h.allow_people, people), (h.allow_tags, tags),
+                                   (h.allow_nodes, nodes)):
+                    for i in ids:
+                        index.setdefault(i, set()).add(key)
+            tops = {key: next(n for n in h.path if n in self) for key, h in self.items()}
+            self._index = (people, tags, nodes, sorted(h.path for h in self.values()), tops)
+        return self._index
+
+
+def visible_hidden(viewer: Viewer, hidden: Mapping[str, HiddenNode]) -> frozenset[str]:
+    """Ids of the hidden nodes an exception opens to V (``hidden_node_visible``)."""
+    if not isinstance(hidden, HiddenNodes):
+        return frozenset(k for k, h in hidden.items() if hidden_node_visible(viewer, h))
+    if viewer.app is not None:
+        return frozenset(viewer.app.hidden_grants & hidden.keys())
+    people, tags, nodes, paths, _ = hidden.index()
+    found: set[str] = set(people.get(viewer.person_id, ()))
+    for tag in viewer.tags:
+        found |= tags.get(tag, set())
+    for post in viewer.posts:
+        for node in post:
+            if node in hidden:
+                found.add(node)
+            found |= nodes.get(node, set())
+    for scope in viewer.admin_scopes:
+        start = bisect.bisect_left(paths, scope)
+        for path in paths[start:]:
+            if not within(path, scope):
+                break
+            found.add(path[-1])
+    return frozenset(found)
+
+
+def outermost_hidden(hidden: Mapping[str, HiddenNode], key: str) -> str:
+    """The outermost hidden node on the path of hidden node ``key`` (``key`` itself when
+    no hidden node lies above it)."""
+    if isinstance(hidden, HiddenNodes):
+        return hidden.index()[4][key]
+    return next(n for n in hidden[key].path if n in hidden)
 
 
 def node_visible(viewer: Viewer, path: Path, hidden: Mapping[str, HiddenNode]) -> bool:
