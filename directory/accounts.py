@@ -7,6 +7,7 @@ import re
 import uuid
 
 from sqlalchemy import select
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from directory import audit
@@ -21,6 +22,8 @@ from directory.identifiers import normalise_mobile
 from directory.models import Account
 from directory.models import AccountStatus
 from directory.models import AccountType
+from directory.models import BrowserSession
+from directory.models import OAuthGrant
 from directory.models import Person
 from directory.models import PersonStatus
 from directory.passwords import hash_password
@@ -114,14 +117,35 @@ def totp_secret(settings: DirectorySettings, account: Account) -> str | None:
     return None if token is None else settings.cipher.decrypt(token, "accounts.totp_secret")
 
 
+def revoke_everything(session: Session, account_id: uuid.UUID,
+                      reason: str) -> list[tuple[str, str]]:
+    """End every browser session and revoke every OAuth grant of the account, in the
+    caller's transaction: its refresh tokens and unredeemed codes die with the grant and
+    its access tokens introspect inactive. Returns (client_id, session id) of each grant
+    that had a session, for back-channel logout after the commit."""
+    now = utcnow()
+    session.execute(update(BrowserSession).where(
+        BrowserSession.account_id == account_id, BrowserSession.ended_at.is_(None))
+        .values(ended_at=now, end_reason=reason).execution_options(synchronize_session=False))
+    live = session.execute(select(OAuthGrant.client_id, OAuthGrant.session_id).where(
+        OAuthGrant.account_id == account_id, OAuthGrant.revoked_at.is_(None))).all()
+    session.execute(update(OAuthGrant).where(
+        OAuthGrant.account_id == account_id, OAuthGrant.revoked_at.is_(None))
+        .values(revoked_at=now, revoke_reason=reason)
+        .execution_options(synchronize_session=False))
+    return sorted({(c, sid) for c, sid in live if sid is not None})
+
+
 def freeze(session: Session, ctx: audit.Context, account_id: uuid.UUID) -> Account:
-    """Freeze (冻结, 000 §17). Session and token revocation joins here in TODO #4."""
+    """Freeze (冻结, 000 §17): in the same transaction every session, grant, refresh token
+    and unredeemed code of the account dies (``revoke_everything``)."""
     account = get_account(session, account_id)
     if account.status != AccountStatus.ACTIVE:
         raise precondition("directory.account.not_active", "only an active account freezes",
                            "account_id")
     account.status = AccountStatus.FROZEN
     session.flush()
+    revoke_everything(session, account.id, "frozen")
     audit.record(session, "account.frozen", ctx, target_type="account", target_id=account.id)
     return account
 

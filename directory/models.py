@@ -258,6 +258,8 @@ class Account(Base):
     type: Mapped[AccountType] = mapped_column(_enum(AccountType, "account_type"))
     expires_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     totp_secret_enc: Mapped[str | None] = mapped_column(Text)
+    # the last TOTP time step accepted: a step is never accepted twice (#4)
+    totp_last_step: Mapped[int | None] = mapped_column(Integer)
     password_changed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     must_change_password: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[created_at]
@@ -527,3 +529,86 @@ class CacheVersion(Base):
 
     name: Mapped[str] = mapped_column(String(32), primary_key=True)
     token: Mapped[str] = mapped_column(String(32))
+
+
+class BrowserSession(Base):
+    """A signed-in browser (#4): one row per browser, several devices at once. The cookie
+    holds 256 random bits; only their SHA-256 is stored, so a database read gives no
+    usable cookie. Ends at logout, idle timeout, absolute lifetime, freeze or deactivation."""
+
+    __tablename__ = "browser_sessions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # sha256 hex of the cookie
+    account_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("accounts.id"), index=True)
+    created_at: Mapped[created_at]
+    last_seen_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)  # absolute lifetime
+    auth_time: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    amr: Mapped[str] = mapped_column(String(32), default="pwd")  # space-separated (RFC 8176)
+    user_agent: Mapped[str | None] = mapped_column(String(200))
+    source_ip: Mapped[str | None] = mapped_column(String(64))
+    ended_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    end_reason: Mapped[str | None] = mapped_column(String(32))
+
+
+class OAuthGrant(Base):
+    """One authorization of a client by an account: the family of everything one
+    authorization code led to. Revoking it (code replay, refresh reuse, logout, freeze)
+    kills its refresh tokens, and its access tokens introspect as inactive."""
+
+    __tablename__ = "oauth_grants"
+
+    id: Mapped[uuid_pk]
+    client_id: Mapped[str] = mapped_column(String(64), index=True)
+    account_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("accounts.id"), index=True)
+    session_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    scope: Mapped[str] = mapped_column(String(400), default="")
+    auth_time: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    acting_account_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("accounts.id"))
+    created_at: Mapped[created_at]
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    revoke_reason: Mapped[str | None] = mapped_column(String(32))
+
+
+class AuthorizationCode(Base):
+    """An unredeemed or redeemed authorization code (stored as its SHA-256); single use:
+    redeeming sets ``redeemed_at`` with ``UPDATE … WHERE redeemed_at IS NULL``."""
+
+    __tablename__ = "oauth_codes"
+
+    code_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    grant_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("oauth_grants.id"), index=True)
+    client_id: Mapped[str] = mapped_column(String(64))
+    redirect_uri: Mapped[str] = mapped_column(Text)
+    scope: Mapped[str] = mapped_column(String(400), default="")
+    nonce: Mapped[str | None] = mapped_column(String(255))
+    code_challenge: Mapped[str] = mapped_column(String(128))
+    code_challenge_method: Mapped[str] = mapped_column(String(8), default="S256")
+    created_at: Mapped[created_at]
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    redeemed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+
+class RefreshToken(Base):
+    """A refresh token (stored as its SHA-256). Rotation: using one marks it used and
+    issues the next; presenting a used one again revokes its whole grant (reuse
+    detection, RFC 9700 §4.14.2)."""
+
+    __tablename__ = "oauth_refresh_tokens"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    grant_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("oauth_grants.id"), index=True)
+    created_at: Mapped[created_at]
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+
+class SeenOnce(Base):
+    """Values that must be accepted once across every worker: client assertion ``jti``s
+    (private_key_jwt) until they expire. Inserting a seen key fails on the primary key."""
+
+    __tablename__ = "seen_once"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)

@@ -17,6 +17,7 @@ from sqlalchemy import delete
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from directory import accounts
 from directory import audit
 from directory import classes
 from directory import queries
@@ -283,6 +284,7 @@ def deactivate(session: Session, ctx: audit.Context, person_id: uuid.UUID,
     account = session.scalar(select(Account).where(Account.person_id == person.id))
     if account is not None:
         account.status = AccountStatus.DEACTIVATED
+        accounts.revoke_everything(session, account.id, "deactivated")
     session.execute(delete(TagMember).where(TagMember.person_id == person.id))
     session.flush()
     audit.record(session, "person.deactivated", ctx, target_type="person", target_id=person.id,

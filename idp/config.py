@@ -49,6 +49,15 @@ class Settings:
     contacts_reads_per_minute: int = 300
     app_reads_per_minute: int = 3000
     bulk_read_threshold: int = 200
+    # sign-in (#4): browser sessions, lockout, administrators' password age, token lifetimes
+    session_idle_minutes: int = 30
+    session_max_hours: int = 12
+    login_max_failures: int = 5
+    login_lockout_minutes: int = 15
+    admin_password_max_days: int = 90
+    access_token_seconds: int = 600
+    refresh_token_days: int = 30
+    code_seconds: int = 60
     log_level: str = "INFO"
     testing: bool = False
 
@@ -89,6 +98,13 @@ def validate(settings: Settings) -> Settings:
         raise ConfigError("IDP_ISSUER uses plain http on a non-loopback host: use https")
     if parts.query or parts.fragment:
         raise ConfigError("IDP_ISSUER must not have a query or fragment (OIDC Discovery §3)")
+    for name in ("session_idle_minutes", "session_max_hours", "login_max_failures",
+                 "login_lockout_minutes", "admin_password_max_days", "access_token_seconds",
+                 "refresh_token_days", "code_seconds"):
+        if getattr(settings, name) <= 0:
+            raise ConfigError(f"IDP_{name.upper()} must be a positive integer")
+    if settings.code_seconds > 600:
+        raise ConfigError("IDP_CODE_SECONDS must be at most 600 (RFC 6749 §4.1.2)")
     if not settings.data_keys or settings.data_key_id not in settings.data_keys:
         raise ConfigError("IDP_DATA_KEYS must hold the key named by IDP_DATA_KEY_ID")
     try:
