@@ -6,12 +6,14 @@ import datetime as dt
 import re
 import uuid
 
+from sqlalchemy import or_
 from sqlalchemy import select
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from directory import audit
 from directory import queries
+from directory.db import rowcount
 from directory.db import utcnow
 from directory.errors import DomainError
 from directory.errors import conflict
@@ -115,6 +117,16 @@ def set_totp_secret(session: Session, settings: DirectorySettings, ctx: audit.Co
 def totp_secret(settings: DirectorySettings, account: Account) -> str | None:
     token = account.totp_secret_enc
     return None if token is None else settings.cipher.decrypt(token, "accounts.totp_secret")
+
+
+def claim_totp_step(session: Session, account_id: uuid.UUID, step: int) -> bool:
+    """Accept TOTP time step ``step`` once (#4): one conditional UPDATE, so two requests
+    racing with the same code, on any worker, cannot both win; an older step than the
+    last accepted one is refused too."""
+    return rowcount(session.execute(
+        update(Account).where(Account.id == account_id, or_(
+            Account.totp_last_step.is_(None), Account.totp_last_step < step))
+        .values(totp_last_step=step).execution_options(synchronize_session=False))) == 1
 
 
 def revoke_everything(session: Session, account_id: uuid.UUID,

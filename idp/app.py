@@ -48,6 +48,7 @@ def create_app(settings: config.Settings | None = None) -> Flask:
     _register_request_ids(app)
     _register_errors(app)
     _register_health(app)
+    from idp import login
     from idp import oauth
     from idp.api import bp as api_bp
     from idp.openapi import bp as openapi_bp
@@ -55,6 +56,7 @@ def create_app(settings: config.Settings | None = None) -> Flask:
     app.register_blueprint(api_bp)
     app.register_blueprint(openapi_bp)
     oauth.init_app(app)
+    login.init_app(app)
     return app
 
 
