@@ -15,6 +15,7 @@ import re
 import secrets
 import uuid
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from sqlalchemy import delete
 from sqlalchemy import select
@@ -87,9 +88,30 @@ def secret_matches(app: App, secret: str) -> bool:
     return hmac.compare_digest(app.client_secret_hash, secret_digest(secret))
 
 
-def create_client(session: Session, ctx: audit.Context, spec: ClientSpec) -> tuple[App, str]:
-    """Register an app as a confidential OAuth client: a random client id and a 256-bit
-    secret, returned once and stored only as its digest."""
+REFUSALS = {
+    "public_client_credentials": "a public client cannot use the client credentials grant",
+    "redirect_uri_required": "the authorization code grant needs a redirect URI",
+    "refresh_without_code": "the refresh token grant needs the authorization code grant",
+    "no_grant_type": "a client needs at least one grant type",
+}
+
+
+def check_redirect_uri(uri: str) -> None:
+    """RFC 6749 §3.1.2: an absolute URI without a fragment; matched later as an exact
+    string, so it is stored exactly as given (no normalisation)."""
+    parts = urlsplit(uri)
+    if (not parts.scheme or parts.fragment or "#" in uri or any(c.isspace() for c in uri)
+            or (parts.scheme in ("http", "https") and not parts.hostname)):
+        raise invalid("directory.app.redirect_uri",
+                      f"redirect URI {uri!r} must be absolute, without a fragment",
+                      "redirect_uris")
+
+
+def create_client(session: Session, ctx: audit.Context,
+                  spec: ClientSpec) -> tuple[App, str | None]:
+    """Register an app as an OAuth client: a random client id and, for a confidential
+    client, a 256-bit secret returned once and stored only as its digest. A public client
+    (auth method ``none``) has no secret and must use PKCE (always required here)."""
     for grant in spec.grant_types:
         if grant not in app_policy.GRANT_TYPES:
             raise invalid("directory.app.grant_type", f"unsupported grant type {grant!r}",
@@ -101,10 +123,18 @@ def create_client(session: Session, ctx: audit.Context, spec: ClientSpec) -> tup
     for word in spec.scope:
         if not re.fullmatch(r"[\x21\x23-\x5b\x5d-\x7e]+", word):  # RFC 6749 §3.3
             raise invalid("directory.app.scope", f"bad scope {word!r}", "scope")
+    for uri in spec.redirect_uris:
+        check_redirect_uri(uri)
+    problem = app_policy.client_problem(frozenset(spec.grant_types), spec.auth_method,
+                                        len(spec.redirect_uris))
+    if problem is not None:
+        raise invalid(f"directory.app.{problem}", REFUSALS[problem], "grant_types")
     app = register(session, ctx, client_id=secrets.token_urlsafe(18), name=spec.name,
                    unit_node_id=spec.unit_node_id, status=spec.status)
-    secret = secrets.token_urlsafe(32)
-    app.client_secret_hash = secret_digest(secret)
+    secret = None
+    if spec.auth_method != app_policy.PUBLIC:
+        secret = secrets.token_urlsafe(32)
+        app.client_secret_hash = secret_digest(secret)
     app.token_endpoint_auth_method = spec.auth_method
     app.grant_types = " ".join(dict.fromkeys(spec.grant_types))
     app.scope = " ".join(dict.fromkeys(spec.scope))

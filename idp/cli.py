@@ -242,12 +242,14 @@ def _operator() -> audit.Context:
 @click.option("--name", required=True, help="the app's name, e.g. 协同办公")
 @click.option("--redirect-uri", "redirect_uris", multiple=True,
               help="exact redirect URI (kept for the authorization code grant)")
-@click.option("--grant-type", "grant_types", multiple=True, default=("client_credentials",),
-              show_default=True)
+@click.option("--grant-type", "grant_types", multiple=True,
+              help="client_credentials (default for confidential clients), "
+                   "authorization_code, refresh_token (the default pair for --public)")
 @click.option("--scope", "scopes", multiple=True, help="a scope the client may ask for")
 @click.option("--auth-method", default="client_secret_basic", show_default=True,
               type=click.Choice(["client_secret_basic", "client_secret_post"]))
-@click.option("--public", is_flag=True, help="a public client (not supported yet)")
+@click.option("--public", is_flag=True,
+              help="a public client (no secret, token_endpoint_auth_method none, PKCE)")
 @click.option("--state", default="applied", show_default=True,
               type=click.Choice(["applied", "approved", "testing", "online"]))
 @click.option("--unit", "unit_code", help="code of the app's unit (使用单位)")
@@ -257,15 +259,20 @@ def _operator() -> audit.Context:
 def client_create(name: str, redirect_uris: tuple[str, ...], grant_types: tuple[str, ...],
                   scopes: tuple[str, ...], auth_method: str, public: bool, state: str,
                   unit_code: str | None, node_codes: tuple[str, ...], as_json: bool) -> None:
-    """Register a confidential client; its secret is printed once and stored hashed."""
+    """Register a client; a confidential client's secret is printed once, stored hashed."""
     import json
 
     from directory import apps
     from directory import queries
 
+    if public and not redirect_uris:
+        raise click.ClickException("public clients need at least one --redirect-uri "
+                                   "(they use the authorization code grant with PKCE)")
+    if not grant_types:
+        grant_types = (("authorization_code", "refresh_token") if public
+                       else ("client_credentials",))
     if public:
-        raise click.ClickException("public clients need the authorization code grant, "
-                                   "which this server does not offer yet")
+        auth_method = "none"
     settings = _settings()
     with _sessions(settings) as sessions, sessions.begin() as session:
         def node_id(code: str, option: str) -> uuid.UUID:
@@ -289,13 +296,17 @@ def client_create(name: str, redirect_uris: tuple[str, ...], grant_types: tuple[
             raise click.ClickException(f"{exc.field or 'client'}: {exc.message}") from exc
         out = {"client_id": app.client_id, "client_secret": secret, "name": app.name,
                "status": app.status.value, "grant_types": app.grant_types.split(),
-               "scope": app.scope, "token_endpoint_auth_method": auth_method}
+               "scope": app.scope, "token_endpoint_auth_method": auth_method,
+               "redirect_uris": app.redirect_uris.splitlines()}
+        if secret is None:
+            del out["client_secret"]
     if as_json:
         click.echo(json.dumps(out, ensure_ascii=False))
     else:
         for key, value in out.items():
             click.echo(f"{key}: {value}")
-        click.echo("the secret is shown once; it is stored only as a digest")
+        if secret is not None:
+            click.echo("the secret is shown once; it is stored only as a digest")
 
 
 @client_group.command("list")
@@ -347,6 +358,88 @@ def audit_verify() -> None:
         sys.exit(1)
     click.echo(f"audit chain intact: {seq} records, head {digest}")
 
+
+
+@main.group("account")
+def account_group() -> None:
+    """Accounts: freeze and unfreeze (冻结, 000 §17)."""
+
+
+def _account_command(username: str, action: str, as_json: bool) -> None:
+    """Freeze or unfreeze one account as the operator; print what happened."""
+    import json
+
+    from directory import queries
+
+    settings = _settings()
+    with _sessions(settings) as sessions, sessions.begin() as session:
+        account = queries.account_by_username(session, username.strip().lower())
+        if account is None:
+            raise click.ClickException(f"no account named {username!r}")
+        try:
+            if action == "freeze":
+                accounts.freeze(session, _operator(), account.id)
+            else:
+                accounts.unfreeze(session, _operator(), account.id)
+        except DomainError as exc:
+            raise click.ClickException(f"{exc.code}: {exc.message}") from exc
+        out = {"username": account.username, "status": account.status.value}
+    click.echo(json.dumps(out) if as_json else f"{out['username']}: {out['status']}")
+
+
+@account_group.command("freeze")
+@click.argument("username")
+@click.option("--json", "as_json", is_flag=True, help="print JSON")
+def account_freeze(username: str, as_json: bool) -> None:
+    """Freeze an account: its sessions end and its grants are revoked at once."""
+    _account_command(username, "freeze", as_json)
+
+
+@account_group.command("unfreeze")
+@click.argument("username")
+@click.option("--json", "as_json", is_flag=True, help="print JSON")
+def account_unfreeze(username: str, as_json: bool) -> None:
+    """Unfreeze a frozen account (its sessions stay ended: the user signs in again)."""
+    _account_command(username, "unfreeze", as_json)
+
+
+@main.group("password")
+def password_group() -> None:
+    """Passwords set by an operator."""
+
+
+@password_group.command("set")
+@click.argument("username")
+@click.option("--password-stdin", is_flag=True, required=True,
+              help="read the password from standard input (never from the command line)")
+@click.option("--temporary", is_flag=True,
+              help="the user must choose a new password at the next sign-in")
+@click.option("--json", "as_json", is_flag=True, help="print JSON")
+def password_set(username: str, password_stdin: bool, temporary: bool, as_json: bool) -> None:
+    """Set an account's password; ends its sessions and grants and clears its lockout."""
+    import json
+
+    from directory import queries
+    from idp import throttle
+    from idp.login import password_refusal
+
+    password = sys.stdin.readline().rstrip("\r\n")
+    settings = _settings()
+    with _sessions(settings) as sessions, sessions.begin() as session:
+        account = queries.account_by_username(session, username.strip().lower())
+        if account is None:
+            raise click.ClickException(f"no account named {username!r}")
+        refusal = password_refusal(account.username, password)
+        if refusal is not None:
+            raise click.ClickException(f"password refused: {refusal} (see docs/login.md)")
+        accounts.set_password(session, settings.directory(), _operator(), account.id,
+                              password, must_change=temporary)
+        accounts.revoke_everything(session, account.id, "password_reset")
+        throttle.reset(session, account.id)
+        out = {"username": account.username, "must_change_password": temporary}
+    click.echo(json.dumps(out) if as_json else
+               f"{out['username']}: password set"
+               + (" (temporary: to be changed at the next sign-in)" if temporary else ""))
 
 if __name__ == "__main__":
     main()

@@ -1,20 +1,30 @@
-"""The OAuth 2.0 token endpoint (authlib does the protocol) and the metadata around it.
+"""The OAuth 2.0 server (authlib does the protocol): the token endpoint, introspection,
+revocation, the JWKS and the RFC 8414 metadata (the same document as OIDC discovery,
+``idp.oidc``).
 
-Implemented so far: the client credentials grant (RFC 6749 §4.4) for confidential clients
-authenticating with client_secret_basic or client_secret_post, issuing RFC 9068 JWT
-access tokens signed with the server's keys (``idp.tokens``); the JWKS; and the RFC 8414
-metadata, which advertises exactly this and nothing more. Only online apps obtain tokens.
+* Grants: authorization code with PKCE S256 and ID tokens, refresh token with rotation
+  and reuse detection (``idp.grants``), client credentials for confidential clients.
+* Client authentication: client_secret_basic, client_secret_post, and ``none`` for public
+  clients (PKCE is required of everyone anyway). Secrets are stored as SHA-256 only.
+* Access tokens: RFC 9068 JWTs (``idp.tokens``); a user's carry ``grant`` and ``sid`` so
+  that introspection and userinfo answer for their grant family. Refresh tokens: 256
+  random bits, stored hashed, only for clients registered for the refresh_token grant
+  and only when ``offline_access`` was granted (OIDC Core §11).
+* Only online apps obtain tokens. Every issue is audited; no token is ever logged.
 """
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any
 
 from authlib.integrations.flask_oauth2 import AuthorizationServer
 from authlib.oauth2.rfc6749 import ClientMixin
-from authlib.oauth2.rfc6749 import grants
+from authlib.oauth2.rfc6749 import grants as authlib_grants
 from authlib.oauth2.rfc6749.errors import InvalidScopeError
+from authlib.oauth2.rfc7009 import RevocationEndpoint
+from authlib.oauth2.rfc7662 import IntrospectionEndpoint
 from flask import Blueprint
 from flask import Flask
 from flask import Response
@@ -26,7 +36,12 @@ from sqlalchemy.orm import Session
 
 from directory import apps
 from directory import audit
+from directory.db import utcnow
 from directory.models import App
+from directory.models import OAuthGrant
+from directory.models import RefreshToken
+from idp import grants
+from idp import oidc
 from idp import store
 from idp import tokens
 from idp.runtime import runtime
@@ -35,7 +50,10 @@ from policies import apps as app_policy
 bp = Blueprint("oauth", __name__)
 TOKEN_PATH = "/oauth/token"
 JWKS_PATH = "/jwks.json"
-ACCESS_TOKEN_TTL = 600
+INTROSPECT_PATH = "/oauth/introspect"
+REVOKE_PATH = "/oauth/revoke"
+INTROSPECT_AUTH = ("client_secret_basic", "client_secret_post")  # resource servers only
+TOKEN_ENDPOINTS = frozenset({"token", "introspection", "revocation"})
 
 
 class Client(ClientMixin):
@@ -49,46 +67,44 @@ class Client(ClientMixin):
         return self.app.client_id
 
     def get_default_redirect_uri(self) -> str | None:
-        uris = self.app.redirect_uris.splitlines()
-        return uris[0] if uris else None
+        return None  # OIDC Core §3.1.2.1: redirect_uri is required, never implied
 
-    def get_allowed_scope(self, scope: str | None) -> str:
+    def get_allowed_scope(self, scope: str | None) -> str | None:
+        """RFC 6749 §3.3: no scope asked for → the registered scope; a scope beyond the
+        registered is refused (None → invalid_scope), never silently narrowed."""
         allowed = self.app.scope.split()
         if not scope:
             return " ".join(allowed)
-        return " ".join(s for s in scope.split() if s in allowed)
+        asked = list(dict.fromkeys(scope.split()))
+        return " ".join(asked) if set(asked) <= set(allowed) else None
 
     def check_redirect_uri(self, redirect_uri: str) -> bool:
-        return redirect_uri in self.app.redirect_uris.splitlines()
+        return oidc.redirect_uri_matches(self.app, redirect_uri)
 
     def check_client_secret(self, client_secret: str) -> bool:
         return apps.secret_matches(self.app, client_secret)
 
     def check_endpoint_auth_method(self, method: str, endpoint: str) -> bool:
-        return endpoint == "token" and method == self.app.token_endpoint_auth_method
+        return endpoint in TOKEN_ENDPOINTS and method == self.app.token_endpoint_auth_method
 
     def check_response_type(self, response_type: str) -> bool:
-        return False  # no authorization endpoint yet
+        return response_type == "code" and self.check_grant_type("authorization_code")
 
     def check_grant_type(self, grant_type: str) -> bool:
         return grant_type in self.app.grant_types.split()
 
 
-class ClientCredentialsGrant(grants.ClientCredentialsGrant):
-    TOKEN_ENDPOINT_AUTH_METHODS = sorted(app_policy.AUTH_METHODS)
+class ClientCredentialsGrant(authlib_grants.ClientCredentialsGrant):
+    TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post"]
 
     def validate_token_request(self) -> None:
         super().validate_token_request()
-        requested = set((self.request.payload.scope or "").split())
-        allowed = set(self.request.client.app.scope.split())
-        if requested - allowed:
+        if self.request.client.get_allowed_scope(self.request.payload.scope) is None:
             raise InvalidScopeError()  # RFC 6749 §5.2: refuse, never silently narrow
 
 
 def _session() -> Session:
-    if "oauth_session" not in g:
-        g.oauth_session = runtime(current_app).sessions()
-    return g.oauth_session
+    return grants.db()
 
 
 @bp.teardown_app_request
@@ -108,30 +124,127 @@ def _query_client(client_id: str) -> Client | None:
 def _save_token(token: dict[str, Any], request: Any) -> None:
     """JWT access tokens are self-contained; the issue is audited, the token never is."""
     session = _session()
+    user = request.user if isinstance(request.user, grants.User) else None
     audit.record(session, "oauth.token_issued", audit.Context(
         actor=f"app:{request.client.get_client_id()}", source_ip=flask_request.remote_addr,
         request_id=g.get("request_id")),
-        target_type="app", target_id=request.client.app.id,
+        target_type="account" if user else "app",
+        target_id=user.account.id if user else request.client.app.id,
         summary={"grant_type": request.payload.grant_type if request.payload else None,
-                 "scope": token.get("scope")})
+                 "scope": token.get("scope"), "grant": str(user.grant.id) if user else None,
+                 "refresh_token": "refresh_token" in token})
     session.commit()
 
 
-def _generate_token(grant_type: str, client: Client, user: Any = None,
+def _generate_token(grant_type: str, client: Client, user: grants.User | None = None,
                     scope: str | None = None, expires_in: int | None = None,
                     include_refresh_token: bool = True) -> dict[str, Any]:
     rt = runtime(current_app)
-    ttl = expires_in or ACCESS_TOKEN_TTL
+    ttl = expires_in or rt.settings.access_token_seconds
     if not scope:  # RFC 6749 §3.3: no scope asked for: the client's registered default
         scope = client.get_allowed_scope(None)
-    subject = client.get_client_id() if user is None else str(user)
+    subject, extra = client.get_client_id(), None
+    if user is not None:
+        subject = str(user.account.id)
+        extra = {"grant": str(user.grant.id), "auth_time": int(user.grant.auth_time.timestamp())}
+        if user.grant.session_id:
+            extra["sid"] = grants.public_sid(user.grant.session_id)
     access = tokens.mint_access_token(_session(), rt.directory.cipher, rt.settings.issuer,
                                       subject=subject, client_id=client.get_client_id(),
-                                      scope=scope or "", ttl=ttl)
-    token = {"token_type": "Bearer", "access_token": access, "expires_in": ttl}
+                                      scope=scope or "", ttl=ttl, extra=extra)
+    token: dict[str, Any] = {"token_type": "Bearer", "access_token": access, "expires_in": ttl}
     if scope:
         token["scope"] = scope
+    if (user is not None and include_refresh_token
+            and "offline_access" in user.grant.scope.split()):
+        token["refresh_token"] = grants.issue_refresh_token(_session(), rt.settings,
+                                                            user.grant)
     return token
+
+
+# -- introspection (RFC 7662) and revocation (RFC 7009) ---------------------------------
+
+
+@dataclass
+class TokenView:
+    """A presented token as both endpoints see it."""
+
+    kind: str  # access_token | refresh_token
+    client_id: str
+    alive: bool
+    grant: OAuthGrant | None = None
+    access: tokens.AccessToken | None = None
+    refresh: RefreshToken | None = None
+
+    def check_client(self, client: Client) -> bool:
+        return self.client_id == client.get_client_id()
+
+    def is_expired(self) -> bool:
+        return False  # expired JWTs fail verification; refresh expiry is in ``alive``
+
+    def is_revoked(self) -> bool:
+        return not self.alive
+
+
+def _find_token(raw: str, _hint: str | None) -> TokenView | None:
+    """The hint is only a hint (RFC 7009 §2.1): both kinds are looked up."""
+    session = _session()
+    if raw.count(".") == 2:
+        try:
+            access = tokens.verify_access_token(session, runtime(current_app).settings.issuer,
+                                                raw)
+        except tokens.InvalidToken:
+            return None
+        grant = grants.live_grant(session, access.claims.get("grant"))
+        return TokenView("access_token", access.client_id,
+                         grants.access_token_alive(session, access), grant, access=access)
+    row = grants.find_refresh_token(session, raw)
+    if row is None:
+        return None
+    grant = session.get(OAuthGrant, row.grant_id)
+    if grant is None:
+        return None
+    alive = (row.used_at is None and row.expires_at > utcnow()
+             and grants.live_grant(session, grant.id) is not None)
+    return TokenView("refresh_token", grant.client_id, alive, grant, refresh=row)
+
+
+class Introspection(IntrospectionEndpoint):
+    CLIENT_AUTH_METHODS = list(INTROSPECT_AUTH)
+
+    def query_token(self, token_string: str, token_type_hint: str | None) -> TokenView | None:
+        return _find_token(token_string, token_type_hint)
+
+    def check_permission(self, token: TokenView, client: Client, request: Any) -> bool:
+        return token.check_client(client)  # a client introspects its own tokens only
+
+    def introspect_token(self, token: TokenView) -> dict[str, Any]:
+        issuer = runtime(current_app).settings.issuer
+        if token.access is not None:
+            c = token.access.claims
+            return {"active": True, "token_type": "Bearer", "client_id": token.client_id,
+                    "scope": c.get("scope", ""), "sub": c["sub"], "iss": issuer,
+                    "aud": c.get("aud"), "exp": c.get("exp"), "iat": c.get("iat"),
+                    "jti": c.get("jti"), **({"sid": c["sid"]} if "sid" in c else {})}
+        assert token.refresh is not None and token.grant is not None
+        return {"active": True, "token_type": "refresh_token", "client_id": token.client_id,
+                "scope": token.grant.scope, "sub": str(token.grant.account_id), "iss": issuer,
+                "exp": int(token.refresh.expires_at.timestamp()),
+                "iat": int(token.refresh.created_at.timestamp())}
+
+
+class Revocation(RevocationEndpoint):
+    CLIENT_AUTH_METHODS = grants.ALL_AUTH_METHODS
+
+    def query_token(self, token_string: str, token_type_hint: str | None) -> TokenView | None:
+        return _find_token(token_string, token_type_hint)
+
+    def revoke_token(self, token: TokenView, request: Any) -> None:
+        """RFC 7009 §2.1: revoking a user's access or refresh token revokes its grant (the
+        whole family). An app's own client-credentials token has no grant: it lives its
+        ten minutes (or until the app goes offline)."""
+        if token.grant is not None:
+            grants.revoke_grant(_session(), token.grant.id, "revoked_by_client")
 
 
 def init_app(app: Flask) -> None:
@@ -139,17 +252,43 @@ def init_app(app: Flask) -> None:
     server.init_app(app, query_client=_query_client, save_token=_save_token)
     server.register_token_generator("default", _generate_token)
     server.register_grant(ClientCredentialsGrant)
+    server.register_grant(grants.AuthorizationCodeGrant,
+                          [grants.S256Challenge(required=True), oidc.IdToken()])
+    server.register_grant(grants.RefreshTokenGrant)
+    server.register_endpoint(Introspection)
+    server.register_endpoint(Revocation)
     app.extensions["idp.oauth"] = server
     app.register_blueprint(bp)
+    app.register_blueprint(oidc.bp)
+
+
+def _no_store(response: Response) -> Response:
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Pragma"] = "no-cache"
+    return response
+
+
+def _server() -> AuthorizationServer:
+    server: AuthorizationServer = current_app.extensions["idp.oauth"]
+    return server
 
 
 @bp.post(TOKEN_PATH)
 def token() -> Response:
-    server: AuthorizationServer = current_app.extensions["idp.oauth"]
-    response: Response = server.create_token_response()
-    response.headers["Cache-Control"] = "no-store"
-    response.headers["Pragma"] = "no-cache"
-    return response
+    return _no_store(_server().create_token_response())
+
+
+@bp.post(INTROSPECT_PATH)
+def introspect() -> Response:
+    return _no_store(_server().create_endpoint_response(Introspection.ENDPOINT_NAME))
+
+
+@bp.post(REVOKE_PATH)
+def revoke() -> Response:
+    response = _server().create_endpoint_response(Revocation.ENDPOINT_NAME)
+    if response.status_code == 200:
+        _session().commit()
+    return _no_store(response)
 
 
 @bp.get(JWKS_PATH)
@@ -166,10 +305,7 @@ def jwks() -> Response:
 
 @bp.get("/.well-known/oauth-authorization-server")
 def metadata() -> Response:
-    """RFC 8414 metadata: what is implemented and enforced, nothing more."""
-    issuer = runtime(current_app).settings.issuer.rstrip("/")
-    return jsonify(
-        issuer=runtime(current_app).settings.issuer, token_endpoint=issuer + TOKEN_PATH,
-        jwks_uri=issuer + JWKS_PATH, grant_types_supported=sorted(app_policy.GRANT_TYPES),
-        token_endpoint_auth_methods_supported=sorted(app_policy.AUTH_METHODS),
-        response_types_supported=[], scopes_supported=["directory"])
+    """RFC 8414: the same document as OIDC discovery (``idp.oidc.metadata``)."""
+    response = jsonify(oidc.metadata(runtime(current_app).settings.issuer))
+    response.headers["Cache-Control"] = "public, max-age=300"
+    return response

@@ -17,9 +17,30 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     "deregistered": frozenset(),
 }
 
-# What this server implements and enforces; nothing else may be registered.
-GRANT_TYPES = frozenset({"client_credentials"})
-AUTH_METHODS = frozenset({"client_secret_basic", "client_secret_post"})
+# What this server implements and enforces; nothing else may be registered (#4: no
+# implicit flow, no password grant).
+GRANT_TYPES = frozenset({"authorization_code", "client_credentials", "refresh_token"})
+AUTH_METHODS = frozenset({"client_secret_basic", "client_secret_post", "none"})
+PUBLIC = "none"  # RFC 7591 §2: token_endpoint_auth_method of a public client
+# Scopes a user-facing client may be given (OIDC Core §5.4, ``org`` is ours) besides the
+# API scopes (``directory``) of the client credentials grant.
+OIDC_SCOPES = ("openid", "profile", "phone", "email", "org", "offline_access")
+
+
+def client_problem(grant_types: frozenset[str], auth_method: str,
+                   redirect_uri_count: int) -> str | None:
+    """Why a client registration is refused, or None. RFC 6749 §2.1: a public client has
+    no credentials, so it cannot use the client credentials grant; the authorization code
+    grant needs a registered redirect URI (§3.1.2.2); refresh tokens come from codes."""
+    if auth_method == PUBLIC and "client_credentials" in grant_types:
+        return "public_client_credentials"
+    if "authorization_code" in grant_types and redirect_uri_count == 0:
+        return "redirect_uri_required"
+    if "refresh_token" in grant_types and "authorization_code" not in grant_types:
+        return "refresh_without_code"
+    if not grant_types:
+        return "no_grant_type"
+    return None
 
 
 def may_transition(old: str, new: str) -> bool:

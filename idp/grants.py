@@ -1,0 +1,341 @@
+"""Authorization code and refresh token grants (authlib does the protocol) over our
+storage: a grant family (``OAuthGrant``) per authorization, its single-use code and its
+rotating refresh tokens, each stored as a SHA-256 only.
+
+* RFC 7636 with ``S256`` only, required for every client (``plain`` refused, a missing
+  ``code_challenge`` refused, a ``code_verifier`` for a code with no challenge refused).
+* RFC 6749 §4.1.2: a code is redeemed once, by ``UPDATE … WHERE redeemed_at IS NULL``
+  (one row or none, on every worker); a second redemption revokes the grant, so the tokens
+  of the first die (refresh refused, access tokens introspect inactive).
+* RFC 9700 §4.14.2: refresh tokens rotate; presenting a used one again revokes the grant.
+* A grant is alive while not revoked, not past ``expires_at`` (``refresh_token_days``
+  after sign-in) and its account is usable (freeze and deactivation revoke it anyway).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from authlib.oauth2.rfc6749 import grants
+from authlib.oauth2.rfc6749.errors import InvalidGrantError
+from authlib.oauth2.rfc6749.errors import InvalidRequestError
+from authlib.oauth2.rfc7636 import CodeChallenge
+from flask import current_app
+from flask import g
+from sqlalchemy import select
+from sqlalchemy import update
+from sqlalchemy.orm import Session
+
+from directory import accounts
+from directory import apps
+from directory.db import rowcount
+from directory.db import utcnow
+from directory.models import Account
+from directory.models import AppStatus
+from directory.models import AuthorizationCode
+from directory.models import BrowserSession
+from directory.models import OAuthGrant
+from directory.models import RefreshToken
+from idp.config import Settings
+from idp.runtime import runtime
+from idp.tokens import AccessToken
+
+ALL_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
+
+
+def db() -> Session:
+    """The request's one unit of work (closed by ``idp.oauth`` at teardown)."""
+    if "oauth_session" not in g:
+        g.oauth_session = runtime(current_app).sessions()
+    return g.oauth_session
+
+
+def settings() -> Settings:
+    return runtime(current_app).settings
+
+
+def digest(raw: str) -> str:
+    return hashlib.sha256(raw.encode("utf-8")).hexdigest()
+
+
+def public_sid(session_id: str) -> str:
+    """The ``sid`` claim: derived from the session row's id, which is itself the digest
+    of the cookie, so neither the cookie nor the row key appears in any token."""
+    return hashlib.sha256(f"oidc-sid:{session_id}".encode()).hexdigest()[:32]
+
+
+@dataclass
+class SignIn:
+    """Who is signed in at the authorization endpoint (authlib's ``grant_user``)."""
+
+    account: Account
+    browser: BrowserSession
+
+
+@dataclass
+class User:
+    """authlib's "user": the account and the grant family a token belongs to."""
+
+    account: Account
+    grant: OAuthGrant
+    amr: tuple[str, ...] = ()
+
+    def get_user_id(self) -> str:
+        return str(self.account.id)
+
+
+@dataclass
+class CodeRecord:
+    """An authorization code as authlib sees it (``AuthorizationCodeMixin``)."""
+
+    row: AuthorizationCode
+    grant: OAuthGrant
+
+    @property
+    def code_challenge(self) -> str:
+        return self.row.code_challenge
+
+    @property
+    def code_challenge_method(self) -> str:
+        return self.row.code_challenge_method
+
+    def get_redirect_uri(self) -> str:
+        return self.row.redirect_uri
+
+    def get_scope(self) -> str:
+        return self.row.scope
+
+    def get_nonce(self) -> str | None:
+        return self.row.nonce
+
+    def get_auth_time(self) -> int:
+        return int(self.grant.auth_time.timestamp())
+
+    def get_acr(self) -> None:
+        return None
+
+    def get_amr(self) -> list[str] | None:
+        browser = db().get(BrowserSession, self.grant.session_id or "")
+        return browser.amr.split() if browser is not None else None
+
+
+@dataclass
+class RefreshRecord:
+    row: RefreshToken
+    grant: OAuthGrant
+
+    def check_client(self, client: Any) -> bool:
+        return bool(client.get_client_id() == self.grant.client_id)
+
+    def get_scope(self) -> str:
+        return self.grant.scope
+
+
+# -- storage -------------------------------------------------------------------------
+
+
+def create_grant(session: Session, config: Settings, *, client_id: str, browser: BrowserSession,
+                 scope: str) -> OAuthGrant:
+    now = utcnow()
+    grant = OAuthGrant(id=uuid.uuid4(), client_id=client_id, account_id=browser.account_id,
+                       session_id=browser.id, scope=scope, auth_time=browser.auth_time,
+                       created_at=now,
+                       expires_at=now + dt.timedelta(days=config.refresh_token_days))
+    session.add(grant)
+    session.flush()
+    return grant
+
+
+def save_code(session: Session, config: Settings, grant: OAuthGrant, code: str, *,
+              redirect_uri: str, nonce: str | None, challenge: str, method: str) -> None:
+    session.add(AuthorizationCode(
+        code_hash=digest(code), grant_id=grant.id, client_id=grant.client_id,
+        redirect_uri=redirect_uri, scope=grant.scope, nonce=nonce, code_challenge=challenge,
+        code_challenge_method=method,
+        expires_at=utcnow() + dt.timedelta(seconds=config.code_seconds)))
+    session.flush()
+
+
+def revoke_grant(session: Session, grant_id: uuid.UUID, reason: str) -> bool:
+    return rowcount(session.execute(
+        update(OAuthGrant).where(OAuthGrant.id == grant_id, OAuthGrant.revoked_at.is_(None))
+        .values(revoked_at=utcnow(), revoke_reason=reason)
+        .execution_options(synchronize_session=False))) > 0
+
+
+def revoke_session_grants(session: Session, session_id: str, reason: str) -> list[str]:
+    """Revoke every live grant born of one browser session; returns their client ids."""
+    clients = list(session.scalars(select(OAuthGrant.client_id).where(
+        OAuthGrant.session_id == session_id, OAuthGrant.revoked_at.is_(None))))
+    session.execute(update(OAuthGrant).where(
+        OAuthGrant.session_id == session_id, OAuthGrant.revoked_at.is_(None))
+        .values(revoked_at=utcnow(), revoke_reason=reason)
+        .execution_options(synchronize_session=False))
+    return sorted(set(clients))
+
+
+def live_grant(session: Session, grant_id: str | uuid.UUID | None) -> OAuthGrant | None:
+    """The grant if it is alive: not revoked, not expired, and its account usable."""
+    try:
+        key = grant_id if isinstance(grant_id, uuid.UUID) else uuid.UUID(str(grant_id))
+    except ValueError:
+        return None
+    grant = session.get(OAuthGrant, key, populate_existing=True)
+    if grant is None or grant.revoked_at is not None or grant.expires_at <= utcnow():
+        return None
+    account = session.get(Account, grant.account_id)
+    if account is None or not accounts.usable(account):
+        return None
+    return grant
+
+
+def token_grant(session: Session, token: AccessToken) -> OAuthGrant | None:
+    """The live grant behind a user's access token (``grant`` claim), of the same
+    account and client, while the client is online; None for anything else."""
+    grant = live_grant(session, token.claims.get("grant"))
+    if grant is None or str(grant.account_id) != token.subject or (
+            grant.client_id != token.client_id):
+        return None
+    app = apps.by_client_id(session, token.client_id)
+    return grant if app is not None and app.status == AppStatus.ONLINE else None
+
+
+def access_token_alive(session: Session, token: AccessToken) -> bool:
+    """Introspection's ``active``: a user's token while its grant lives; an app's own
+    token (client credentials, no grant) while the app is online."""
+    if "grant" in token.claims:
+        return token_grant(session, token) is not None
+    app = apps.by_client_id(session, token.client_id)
+    return (app is not None and app.status == AppStatus.ONLINE
+            and token.subject == token.client_id)
+
+
+def issue_refresh_token(session: Session, config: Settings, grant: OAuthGrant) -> str:
+    raw = secrets.token_urlsafe(32)  # 256 bits
+    expires = min(utcnow() + dt.timedelta(days=config.refresh_token_days), grant.expires_at)
+    session.add(RefreshToken(token_hash=digest(raw), grant_id=grant.id, expires_at=expires))
+    session.flush()
+    return raw
+
+
+def find_refresh_token(session: Session, raw: str) -> RefreshToken | None:
+    return session.get(RefreshToken, digest(raw)) if 20 <= len(raw) <= 100 else None
+
+
+def _replayed(session: Session, grant_id: uuid.UUID, reason: str) -> InvalidGrantError:
+    """Revoke the family and make that durable even though the request fails."""
+    revoke_grant(session, grant_id, reason)
+    session.commit()
+    return InvalidGrantError("The grant was used twice; every token of it is revoked.")
+
+
+# -- authlib grants ---------------------------------------------------------------------
+
+
+class S256Challenge(CodeChallenge):
+    """RFC 7636 with S256 only, for every client (RFC 9700 §2.1.1)."""
+
+    DEFAULT_CODE_CHALLENGE_METHOD = "S256"
+    SUPPORTED_CODE_CHALLENGE_METHOD = ["S256"]
+
+    def validate_code_challenge(self, grant: Any, redirect_uri: str) -> None:
+        data = grant.request.payload.data
+        if not data.get("code_challenge"):
+            raise InvalidRequestError("Missing 'code_challenge' (PKCE is required)")
+        if data.get("code_challenge_method") != "S256":  # absent means plain (§4.3)
+            raise InvalidRequestError("'code_challenge_method' must be S256")
+        super().validate_code_challenge(grant, redirect_uri)
+
+    def validate_code_verifier(self, grant: Any, result: Any) -> None:
+        code = grant.request.authorization_code
+        if not code.code_challenge:  # RFC 9700 §4.8.2: no challenge, no redemption
+            raise InvalidRequestError("The code was issued without a 'code_challenge'")
+        super().validate_code_verifier(grant, result)
+
+
+class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
+    TOKEN_ENDPOINT_AUTH_METHODS = ALL_AUTH_METHODS
+
+    issued_code: str | None = None
+
+    def generate_authorization_code(self) -> str:
+        self.issued_code = str(super().generate_authorization_code())
+        return self.issued_code
+
+    def save_authorization_code(self, code: str, request: Any) -> None:
+        signin: SignIn = request.user
+        data = request.payload.data
+        grant = create_grant(db(), settings(), client_id=request.client.get_client_id(),
+                             browser=signin.browser, scope=request.scope)
+        save_code(db(), settings(), grant, code,
+                  redirect_uri=request.payload.redirect_uri, nonce=data.get("nonce"),
+                  challenge=data["code_challenge"], method=data["code_challenge_method"])
+
+    def query_authorization_code(self, code: str, client: Any) -> CodeRecord | None:
+        session = db()
+        row = session.get(AuthorizationCode, digest(code)) if len(code) <= 200 else None
+        if row is None or row.client_id != client.get_client_id():
+            return None
+        if row.redeemed_at is not None:
+            raise _replayed(session, row.grant_id, "code_replayed")
+        if row.expires_at <= utcnow():
+            return None
+        grant = session.get(OAuthGrant, row.grant_id)
+        return CodeRecord(row, grant) if grant is not None else None
+
+    def authenticate_user(self, authorization_code: CodeRecord) -> User:
+        """After every check (client, redirect URI, PKCE): redeem, atomically, once."""
+        session, row = db(), authorization_code.row
+        redeemed = rowcount(session.execute(
+            update(AuthorizationCode).where(AuthorizationCode.code_hash == row.code_hash,
+                                            AuthorizationCode.redeemed_at.is_(None))
+            .values(redeemed_at=utcnow()).execution_options(synchronize_session=False)))
+        if redeemed != 1:
+            raise _replayed(session, row.grant_id, "code_replayed")
+        grant = live_grant(session, row.grant_id)
+        if grant is None:
+            raise InvalidGrantError("The grant is no longer valid.")
+        account = session.get(Account, grant.account_id)
+        assert account is not None  # live_grant checked it
+        return User(account, grant, tuple(authorization_code.get_amr() or ()))
+
+    def delete_authorization_code(self, authorization_code: CodeRecord) -> None:
+        """Kept, redeemed, so that a replay is recognised and revokes the grant."""
+
+
+class RefreshTokenGrant(grants.RefreshTokenGrant):
+    TOKEN_ENDPOINT_AUTH_METHODS = ALL_AUTH_METHODS
+    INCLUDE_NEW_REFRESH_TOKEN = True  # rotation
+
+    def authenticate_refresh_token(self, refresh_token: str) -> RefreshRecord | None:
+        session = db()
+        row = find_refresh_token(session, refresh_token)
+        if row is None:
+            return None
+        if row.used_at is not None:
+            raise _replayed(session, row.grant_id, "refresh_reused")
+        grant = live_grant(session, row.grant_id)
+        if grant is None or row.expires_at <= utcnow():
+            return None
+        return RefreshRecord(row, grant)
+
+    def authenticate_user(self, refresh_token: RefreshRecord) -> User:
+        session, row = db(), refresh_token.row
+        used = rowcount(session.execute(
+            update(RefreshToken).where(RefreshToken.token_hash == row.token_hash,
+                                       RefreshToken.used_at.is_(None))
+            .values(used_at=utcnow()).execution_options(synchronize_session=False)))
+        if used != 1:
+            raise _replayed(session, row.grant_id, "refresh_reused")
+        account = session.get(Account, refresh_token.grant.account_id)
+        assert account is not None
+        browser = session.get(BrowserSession, refresh_token.grant.session_id or "")
+        return User(account, refresh_token.grant, tuple(browser.amr.split()) if browser else ())
+
+    def revoke_old_credential(self, refresh_token: RefreshRecord) -> None:
+        """Already marked used by ``authenticate_user`` (the reuse detector)."""
