@@ -1,0 +1,329 @@
+"""The reads and version claims of the SCIM adapter (#5); its writes go through the domain
+commands (``people``, ``accounts``, ``tree``, ``tags``), each audited with the client.
+
+A SCIM client is an online app. Its scope is its directory access
+(``apps.directory_access``): it sees nodes inside its subtrees and never a hidden node
+unless that node was granted to it by name (``visibility.app_path_clause``, the rule of
+apps reading the directory); a person is visible when one of their active posts is; a tag
+when its owner node is. Everything else is "not found", exactly as an id that does not
+exist.
+
+ETags come from the ``version`` columns. ``claim`` is the atomic If-Match of RFC 7644
+§3.14: ``UPDATE … SET version = version + 1 WHERE id = ? AND version = ?`` before any other
+write of the request, so of two requests carrying the same ETag one wins and the other
+matches no row (412), whatever the database's isolation level.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import ColumnElement
+from sqlalchemy import and_
+from sqlalchemy import exists
+from sqlalchemy import func
+from sqlalchemy import select
+from sqlalchemy import update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from directory import apps
+from directory import audit
+from directory import scim_query as q
+from directory import visibility as dv
+from directory.db import rowcount
+from directory.errors import conflict
+from directory.errors import invalid
+from directory.errors import precondition
+from directory.models import Account
+from directory.models import App
+from directory.models import AppStatus
+from directory.models import Node
+from directory.models import NodeStatus
+from directory.models import Person
+from directory.models import PersonStatus
+from directory.models import Post
+from directory.models import Tag
+from directory.models import TagMember
+from directory.models import TagShare
+from policies import visibility as pv
+from policies.delegation import ALL
+from policies.delegation import SYSTEM_ADMIN
+from policies.delegation import Grant
+
+__all__ = ["Session", "IntegrityError"]
+
+
+@dataclass(frozen=True)
+class Client:
+    """A SCIM client: the app, what it sees, and its grant over the tree (its scopes with
+    every permission; a client whose scope holds the root maintains the central levels)."""
+
+    app: App
+    access: pv.AppAccess
+    hidden: Any
+    scope_nodes: tuple[Node, ...]
+
+    @property
+    def actor(self) -> str:
+        return f"app:{self.app.client_id}"
+
+    @property
+    def grant(self) -> Grant:
+        if any(n.parent_id is None for n in self.scope_nodes):
+            return SYSTEM_ADMIN
+        return Grant(scopes=self.access.scopes, permissions=ALL)
+
+    @property
+    def home(self) -> Node | None:
+        """Where a User created without posts is placed: the app's unit when it is in
+        scope, else the first scope node."""
+        for node in self.scope_nodes:
+            if node.id == self.app.unit_node_id:
+                return node
+        return self.scope_nodes[0] if self.scope_nodes else None
+
+
+def load_client(session: Session, client_id: str) -> Client | None:
+    app = apps.by_client_id(session, client_id)
+    if app is None or app.status != AppStatus.ONLINE:
+        return None
+    scopes, _grants = apps.directory_access(session, app)
+    viewer = dv.load_app_viewer(session, app)
+    assert viewer.app is not None
+    return Client(app=app, access=viewer.app, hidden=dv.load_hidden_cached(session),
+                  scope_nodes=tuple(n for n in scopes if n.status == NodeStatus.ACTIVE))
+
+
+def node_visible(client: Client) -> ColumnElement[bool]:
+    return and_(Node.status == NodeStatus.ACTIVE,
+                dv.app_path_clause(client.access, client.hidden, Node.path, Node.hidden_top))
+
+
+def person_visible(client: Client) -> ColumnElement[bool]:
+    post_seen = dv.app_path_clause(client.access, client.hidden, Post.node_path,
+                                   Post.hidden_top)
+    return and_(Person.status == PersonStatus.ACTIVE, exists(
+        select(Post.id).where(Post.person_id == Person.id, Post.active, post_seen)))
+
+
+def tag_visible(client: Client) -> ColumnElement[bool]:
+    return exists(select(Node.id).where(Node.id == Tag.owner_node_id, node_visible(client)))
+
+
+def _uuid(text: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(str(text))
+    except ValueError:
+        return None
+
+
+def person(session: Session, client: Client, person_id: str) -> Person | None:
+    pid = _uuid(person_id)
+    if pid is None:
+        return None
+    return session.scalar(select(Person).where(Person.id == pid, person_visible(client)))
+
+
+def node(session: Session, client: Client, node_id: str) -> Node | None:
+    nid = _uuid(node_id)
+    if nid is None:
+        return None
+    return session.scalar(select(Node).where(Node.id == nid, node_visible(client)))
+
+
+def tag(session: Session, client: Client, tag_id: str) -> Tag | None:
+    tid = _uuid(tag_id)
+    if tid is None:
+        return None
+    return session.scalar(select(Tag).where(Tag.id == tid, tag_visible(client)))
+
+
+@dataclass(frozen=True)
+class Page:
+    total: int
+    rows: Sequence[Any]
+
+
+def _page(session: Session, base: Any, key: Any, where: ColumnElement[bool],
+          order: list[Any], start: int, count: int) -> Page:
+    total = session.scalar(select(func.count()).select_from(
+        base.where(where).with_only_columns(key).subquery())) or 0
+    if count <= 0:
+        return Page(total, [])
+    rows = session.scalars(base.where(where).order_by(*order).offset(start - 1).limit(count))
+    return Page(total, rows.all())
+
+
+def _filter(session: Session, expr: q.Expr | None, resource: q.Resource) -> ColumnElement[bool]:
+    if expr is None:
+        return and_(True)
+    return q.compile_filter(expr, resource, session.get_bind().dialect.name)
+
+
+def _order(resource: q.Resource, sort: str | None, descending: bool, key: Any) -> list[Any]:
+    if sort is None:
+        return [key]
+    column = q.sort_column(resource, sort)
+    return [column.desc() if descending else column.asc(), key]
+
+
+def list_people(session: Session, client: Client, expr: q.Expr | None, sort: str | None,
+                descending: bool, start: int, count: int) -> Page:
+    base = select(Person).outerjoin(Account, Account.person_id == Person.id).where(
+        person_visible(client))
+    return _page(session, base, Person.id, _filter(session, expr, q.PEOPLE),
+                 _order(q.PEOPLE, sort, descending, Person.id), start, count)
+
+
+def list_nodes(session: Session, client: Client, expr: q.Expr | None, sort: str | None,
+               descending: bool, start: int, count: int) -> Page:
+    base = select(Node).where(node_visible(client))
+    return _page(session, base, Node.id, _filter(session, expr, q.NODES),
+                 _order(q.NODES, sort, descending, Node.id), start, count)
+
+
+def list_tags(session: Session, client: Client, expr: q.Expr | None, sort: str | None,
+              descending: bool, start: int, count: int) -> Page:
+    base = select(Tag).where(tag_visible(client))
+    return _page(session, base, Tag.id, _filter(session, expr, q.TAGS),
+                 _order(q.TAGS, sort, descending, Tag.id), start, count)
+
+
+def claim(session: Session, model: type[Person] | type[Node] | type[Tag], row_id: uuid.UUID,
+          expected: int | None) -> None:
+    """RFC 7644 §3.14: bump the version, only if it is still ``expected`` (If-Match)."""
+    stmt = update(model).where(model.id == row_id)
+    if expected is not None:
+        stmt = stmt.where(model.version == expected)
+    done = rowcount(session.execute(stmt.values(version=model.version + 1)
+                                    .execution_options(synchronize_session="fetch")))
+    if not done:
+        raise precondition("scim.version_mismatch", "the resource changed (ETag mismatch)",
+                           "version")
+
+
+def account_of(session: Session, person_id: uuid.UUID) -> Account | None:
+    return session.scalar(select(Account).where(Account.person_id == person_id))
+
+
+def accounts_of(session: Session, person_ids: list[uuid.UUID]) -> dict[uuid.UUID, Account]:
+    rows = session.scalars(select(Account).where(Account.person_id.in_(person_ids)))
+    return {a.person_id: a for a in rows if a.person_id is not None}
+
+
+def posts_of(session: Session, person_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[Post]]:
+    out: dict[uuid.UUID, list[Post]] = {p: [] for p in person_ids}
+    for post in session.scalars(select(Post).where(Post.person_id.in_(person_ids), Post.active)
+                                .order_by(Post.kind, Post.created_at)):
+        out[post.person_id].append(post)
+    return out
+
+
+def groups_of(session: Session, client: Client,
+              person_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[Tag]]:
+    out: dict[uuid.UUID, list[Tag]] = {p: [] for p in person_ids}
+    rows = session.execute(select(TagMember.person_id, Tag).join(Tag, Tag.id == TagMember.tag_id)
+                           .where(TagMember.person_id.in_(person_ids), tag_visible(client))
+                           .order_by(Tag.name))
+    for pid, t in rows:
+        if pid is not None:
+            out[pid].append(t)
+    return out
+
+
+def nodes_by_id(session: Session, node_ids: set[uuid.UUID]) -> dict[uuid.UUID, Node]:
+    if not node_ids:
+        return {}
+    return {n.id: n for n in session.scalars(select(Node).where(Node.id.in_(node_ids)))}
+
+
+def visible_node_ids(session: Session, client: Client, node_ids: set[uuid.UUID]) -> set[uuid.UUID]:
+    if not node_ids:
+        return set()
+    return set(session.scalars(select(Node.id).where(Node.id.in_(node_ids),
+                                                     node_visible(client))))
+
+
+def visible_person_ids(session: Session, client: Client,
+                       person_ids: set[uuid.UUID]) -> set[uuid.UUID]:
+    if not person_ids:
+        return set()
+    return set(session.scalars(select(Person.id).where(Person.id.in_(person_ids),
+                                                       person_visible(client))))
+
+
+def unit_of(session: Session, node_: Node) -> Node | None:
+    """The nearest unit (使用单位) at or above a node."""
+    from directory.queries import ancestors
+
+    units = [n for n in ancestors(session, node_) if n.is_unit]
+    return units[-1] if units else None
+
+
+def members_of(session: Session, client: Client,
+               tag_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[tuple[str, uuid.UUID, str]]]:
+    """(type, id, display) of each visible member of each tag, people then nodes."""
+    out: dict[uuid.UUID, list[tuple[str, uuid.UUID, str]]] = {t: [] for t in tag_ids}
+    people = session.execute(select(TagMember.tag_id, Person.id, Person.name).join(
+        Person, Person.id == TagMember.person_id).where(
+        TagMember.tag_id.in_(tag_ids), person_visible(client)).order_by(Person.id))
+    for tid, pid, name in people:
+        out[tid].append(("User", pid, name))
+    nodes = session.execute(select(TagMember.tag_id, Node.id, Node.name).join(
+        Node, Node.id == TagMember.node_id).where(
+        TagMember.tag_id.in_(tag_ids), node_visible(client)).order_by(Node.id))
+    for tid, nid, name in nodes:
+        out[tid].append(("OrgUnit", nid, name))
+    return out
+
+
+def shares_of(session: Session, tag_id: uuid.UUID) -> list[uuid.UUID]:
+    return list(session.scalars(select(TagShare.node_id).where(TagShare.tag_id == tag_id)
+                                .order_by(TagShare.node_id)))
+
+
+def external_id_taken(session: Session, client: Client, model: type[Person] | type[Node] |
+                      type[Tag], external_id: str, except_id: uuid.UUID | None) -> bool:
+    """externalId is unique per provisioning client: among what this client sees."""
+    visible = {Person: person_visible, Node: node_visible, Tag: tag_visible}[model](client)
+    stmt = select(model.id).where(model.external_id == external_id, visible)
+    if except_id is not None:
+        stmt = stmt.where(model.id != except_id)
+    return session.scalar(stmt.limit(1)) is not None
+
+
+def rename_tag(session: Session, ctx: audit.Context, tag_: Tag, name: str) -> None:
+    """A tag's new name (``tags`` has no rename; SCIM Groups need one: Okta renames)."""
+    text = name.strip()
+    if not text or len(text) > 100:
+        raise invalid("directory.tag.name", "a tag name has 1 to 100 characters", "name")
+    taken = session.scalar(select(Tag.id).where(Tag.owner_node_id == tag_.owner_node_id,
+                                                Tag.name == text, Tag.id != tag_.id))
+    if taken is not None:
+        raise conflict("directory.tag.name_taken", "the owner already has a tag of that name",
+                       "name")
+    before, tag_.name = tag_.name, text
+    session.flush()
+    audit.record(session, "tag.renamed", ctx, target_type="tag", target_id=tag_.id,
+                 summary={"before": before, "after": text})
+
+
+def set_tag_external_id(session: Session, ctx: audit.Context, tag_: Tag,
+                        external_id: str | None) -> None:
+    tag_.external_id = external_id
+    session.flush()
+    audit.record(session, "tag.updated", ctx, target_type="tag", target_id=tag_.id,
+                 summary={"external_id": external_id})
+
+
+def set_node_order(session: Session, ctx: audit.Context, node_: Node, order: int) -> None:
+    """排序: one node's sort order among its siblings, as given (``tree.reorder`` renumbers
+    a whole list; a SCIM client sets one value)."""
+    before, node_.sort_order = node_.sort_order, order
+    session.flush()
+    audit.record(session, "node.reordered", ctx, target_type="node", target_id=node_.id,
+                 summary={"before": before, "after": order})

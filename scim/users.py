@@ -1,0 +1,241 @@
+"""Users (RFC 7643 §4.1) written through the domain commands: ``people`` (fields, posts,
+deactivation), ``accounts`` (userName, password, freeze). Each command records its own
+audit event with the client as actor.
+
+* ``active: false`` freezes the account exactly as ``accounts.freeze`` (every session and
+  grant revoked in the same transaction); ``active: true`` unfreezes it;
+* DELETE deactivates (注销) with reason ``other`` noted as removed by the client; the record
+  stays and is no longer visible to SCIM (RFC 7644 §3.6);
+* posts: exactly one primary; a User created without posts gets its primary post at the
+  client's unit (or first scope node); every post's node must be visible to the client.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from dataclasses import dataclass
+from dataclasses import fields
+from typing import Any
+
+from directory import accounts
+from directory import audit
+from directory import people
+from directory import scim_store as store
+from directory.models import AccountStatus
+from directory.models import Person
+from directory.models import PostKind
+from directory.settings import DirectorySettings
+from scim import errors
+from scim import schemas as s
+
+TEXT_FIELDS = ("office_phone", "email", "rank", "position", "position_level",
+               "political_status", "leadership_division", "role", "external_id")
+GOV_KEYS = {"gender": "gender", "staffing_type": "staffingType", "rank": "rank",
+            "position_level": "positionLevel", "political_status": "politicalStatus",
+            "leadership_division": "leadershipDivision", "role": "role",
+            "visibility_class": "visibilityClass", "not_searchable": "notSearchable",
+            "id_number": "nationalIdNumber"}
+
+
+@dataclass(frozen=True)
+class Call:
+    """One request's unit of work: the session, the client and the audit context."""
+
+    session: Any
+    client: store.Client
+    settings: DirectorySettings
+    ctx: audit.Context
+
+
+@dataclass(frozen=True)
+class PostWish:
+    kind: str
+    node_id: uuid.UUID
+    title: str | None
+    order: int
+    start: dt.date | None
+    end: dt.date | None
+
+
+def as_text(value: Any, name: str) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    raise errors.invalid_value(f"'{name}' is a string")
+
+
+def _pick(items: Any, kind: str | None) -> str | None:
+    if not isinstance(items, list):
+        return None
+    values = [e for e in items if isinstance(e, dict) and e.get("value")]
+    if kind is not None:
+        values = [e for e in values if str(e.get("type") or kind).lower() == kind]
+    chosen = next((e for e in values if e.get("primary")), values[0] if values else None)
+    return as_text(chosen.get("value"), "value") if chosen else None
+
+
+def wanted(doc: dict[str, Any]) -> dict[str, Any]:
+    """Person fields a document asks for (None: not given)."""
+    gov = doc.get(s.GOV_USER, {})
+    name = doc.get("displayName") or (doc.get("name") or {}).get("formatted")
+    out: dict[str, Any] = {
+        "name": as_text(name, "displayName"), "email": _pick(doc.get("emails"), None),
+        "mobile": _pick(doc.get("phoneNumbers"), "mobile"),
+        "office_phone": as_text(gov.get("officePhone"), "officePhone")
+        or _pick(doc.get("phoneNumbers"), "work"),
+        "position": as_text(doc.get("title"), "title"),
+        "external_id": as_text(doc.get("externalId"), "externalId")}
+    for key, attr in GOV_KEYS.items():
+        value = gov.get(attr)
+        if key == "not_searchable":
+            if value is not None and not isinstance(value, bool):
+                raise errors.invalid_value("'notSearchable' is a boolean")
+            out[key] = value
+        else:
+            out[key] = as_text(value, attr)
+    return out
+
+
+def _check_external_id(call: Call, value: str | None, person_id: uuid.UUID | None) -> None:
+    if value and store.external_id_taken(call.session, call.client, Person, value, person_id):
+        raise errors.uniqueness("externalId is already used by this client")
+
+
+def _date(value: Any, name: str) -> dt.date | None:
+    if value in (None, ""):
+        return None
+    try:
+        return dt.date.fromisoformat(str(value)[:10])
+    except ValueError as exc:
+        raise errors.invalid_value(f"'{name}' is a date (YYYY-MM-DD)") from exc
+
+
+def posts_wanted(call: Call, doc: dict[str, Any]) -> list[PostWish] | None:
+    items = doc.get(s.GOV_USER, {}).get("posts")
+    if items is None:
+        return None
+    if not isinstance(items, list):
+        raise errors.invalid_value("'posts' is a list")
+    wishes = []
+    for item in items:
+        node = store.node(call.session, call.client, str(item.get("node") or ""))
+        if node is None:
+            raise errors.invalid_value("a post names an OrgUnit that does not exist")
+        kind = item.get("kind") or ("primary" if len(items) == 1 else "concurrent")
+        if kind not in {k.value for k in PostKind}:
+            raise errors.invalid_value("a post's kind is primary, concurrent or secondment")
+        order = item.get("order", 0)
+        if not isinstance(order, int) or isinstance(order, bool):
+            raise errors.invalid_value("a post's order is an integer")
+        wishes.append(PostWish(kind, node.id, as_text(item.get("title"), "title"), order,
+                               _date(item.get("start"), "start"), _date(item.get("end"), "end")))
+    if sum(w.kind == "primary" for w in wishes) != 1:
+        raise errors.invalid_value("a User has exactly one primary post")
+    return wishes
+
+
+def create(call: Call, doc: dict[str, Any]) -> Person:
+    user_name = doc.get("userName")
+    if not isinstance(user_name, str) or not user_name.strip():
+        raise errors.invalid_value("userName is required")
+    values = wanted(doc)
+    _check_external_id(call, values["external_id"], None)
+    wishes = posts_wanted(call, doc)
+    if wishes is None:
+        home = call.client.home
+        if home is None:
+            raise errors.invalid_value("the client has no scope to place a User in")
+        wishes = [PostWish("primary", home.id, None, 0, None, None)]
+    data = people.PersonData(**{k: v for k, v in values.items() if v is not None})
+    primary = next(w for w in wishes if w.kind == "primary")
+    person = people.add(call.session, call.settings, call.ctx, data,
+                        people.PostSpec(primary.node_id, primary.title, primary.order))
+    _add_posts(call, person.id, [w for w in wishes if w.kind != "primary"])
+    password = doc.get("password")
+    account = accounts.create(call.session, call.settings, call.ctx,
+                              username=user_name, account_type="user", person_id=person.id,
+                              password=as_text(password, "password"), must_change_password=True)
+    if doc.get("active") is False:
+        accounts.freeze(call.session, call.ctx, account.id)
+    return person
+
+
+def _add_posts(call: Call, person_id: uuid.UUID, wishes: list[PostWish]) -> None:
+    for w in wishes:
+        spec = people.PostSpec(w.node_id, w.title, w.order)
+        if w.kind == "concurrent":
+            people.add_concurrent(call.session, call.ctx, person_id, spec)
+        else:
+            if w.start is None or w.end is None:
+                raise errors.invalid_value("a secondment has a start and an end")
+            people.second(call.session, call.ctx, person_id, spec, w.start, w.end)
+
+
+def replace(call: Call, person: Person, doc: dict[str, Any]) -> None:
+    """PUT (RFC 7644 §3.5.1), and the result of a PATCH: readOnly values are ignored."""
+    account = store.account_of(call.session, person.id)
+    user_name = doc.get("userName")
+    if account is not None and isinstance(user_name, str) \
+            and user_name.strip().lower() != account.username:
+        raise errors.mutability("userName cannot change")
+    _update_fields(call, person, wanted(doc))
+    wishes = posts_wanted(call, doc)
+    if wishes is not None:
+        _update_posts(call, person, wishes)
+    if account is None and isinstance(user_name, str):
+        account = accounts.create(call.session, call.settings, call.ctx, username=user_name,
+                                  account_type="user", person_id=person.id)
+    if account is not None:
+        if isinstance(doc.get("password"), str):
+            accounts.set_password(call.session, call.settings, call.ctx, account.id,
+                                  doc["password"], must_change=True)
+        active = doc.get("active")
+        if active is False and account.status == AccountStatus.ACTIVE:
+            accounts.freeze(call.session, call.ctx, account.id)
+        elif active is True and account.status == AccountStatus.FROZEN:
+            accounts.unfreeze(call.session, call.ctx, account.id)
+
+
+def _update_fields(call: Call, person: Person, values: dict[str, Any]) -> None:
+    _check_external_id(call, values["external_id"], person.id)
+    changes: dict[str, Any] = {}
+    for f in fields(people.PersonData):
+        value = values.get(f.name)
+        if f.name in ("mobile", "id_number"):
+            if value is not None and (f.name == "id_number" or value != people.reveal(
+                    call.session, call.settings, person, "mobile")):
+                changes[f.name] = value
+            continue
+        current = getattr(person, f.name)
+        current = getattr(current, "value", current)
+        if value is None and f.name in TEXT_FIELDS and current:
+            value = ""  # PUT: an omitted attribute is cleared
+        if value is not None and value != current:
+            changes[f.name] = value
+    if changes:
+        people.update(call.session, call.settings, call.ctx, person.id,
+                      people.PersonData(**changes))
+
+
+def _update_posts(call: Call, person: Person, wishes: list[PostWish]) -> None:
+    current = store.posts_of(call.session, [person.id])[person.id]
+
+    def same(post: Any, w: PostWish) -> bool:
+        return (post.kind.value, post.node_id, post.title, post.sort_order, post.start_date,
+                post.end_date) == (w.kind, w.node_id, w.title, w.order, w.start, w.end)
+
+    primary = next(w for w in wishes if w.kind == "primary")
+    old_primary = next((p for p in current if p.kind == PostKind.PRIMARY), None)
+    for post in current:
+        if post.kind != PostKind.PRIMARY and not any(same(post, w) for w in wishes):
+            people.end_post(call.session, call.ctx, post.id)
+    if old_primary is None or not same(old_primary, primary):
+        people.transfer(call.session, call.ctx, person.id,
+                        people.PostSpec(primary.node_id, primary.title, primary.order))
+    _add_posts(call, person.id, [w for w in wishes if w.kind != "primary"
+                                 and not any(same(p, w) for p in current)])
+
+
+def delete(call: Call, person: Person) -> None:
+    people.deactivate(call.session, call.ctx, person.id, "other",
+                      note=f"removed by SCIM client {call.client.app.client_id}")

@@ -1,0 +1,356 @@
+"""The SCIM 2.0 endpoints (RFC 7644) under ``/scim/v2``.
+
+Order of checks on every request: body size (413), bearer token of an online app whose
+token carries the ``scim`` scope (401/403), then the endpoint. Every answer, errors
+included, is ``application/scim+json`` in the RFC 7644 §3.12 format; an unexpected
+exception is a bare 500 whose traceback goes to the log only. Each request is one unit of
+work that ends before the response leaves.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from flask import Blueprint
+from flask import Flask
+from flask import Response
+from flask import current_app
+from flask import g
+from flask import request
+from werkzeug.exceptions import HTTPException
+
+from directory import audit
+from directory import scim_store as store
+from directory.errors import DomainError
+from directory.settings import DirectorySettings
+from scim import document as d
+from scim import errors
+from scim import filter as scim_filter
+from scim import patch
+from scim import schemas as s
+from scim.mapping import etag
+from scim.resources import KINDS
+from scim.resources import Kind
+from scim.users import Call
+
+log = logging.getLogger("scim")
+bp = Blueprint("scim", __name__, url_prefix="/scim/v2")
+MEDIA_TYPE = "application/scim+json"
+SCOPE = "scim"
+_ETAG = re.compile(r'^\s*(?:W/)?"(\d+)"\s*$')
+
+
+@dataclass(frozen=True)
+class Wiring:
+    """What the composition root hands in: ``authenticate(session, token)`` returns an
+    object with ``subject``, ``client_id`` and ``scope`` or raises."""
+
+    sessions: Callable[[], Any]
+    settings: DirectorySettings
+    authenticate: Callable[[Any, str], Any]
+
+
+def init_app(app: Flask, sessions: Callable[[], Any], settings: DirectorySettings,
+             authenticate: Callable[[Any, str], Any]) -> None:
+    app.extensions["scim"] = Wiring(sessions, settings, authenticate)
+    app.register_blueprint(bp)
+
+
+def _wiring() -> Wiring:
+    return current_app.extensions["scim"]
+
+
+def respond(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    text = "" if body is None else json.dumps(body, ensure_ascii=False)
+    response = Response(text, status=status, mimetype=MEDIA_TYPE)
+    response.headers.update(headers or {})
+    return response
+
+
+@bp.errorhandler(errors.ScimError)
+def _scim_error(exc: errors.ScimError) -> Response:
+    return respond(exc.body(), exc.status, exc.headers)
+
+
+@bp.errorhandler(DomainError)
+def _domain_error(exc: DomainError) -> Response:
+    return _scim_error(errors.from_domain(exc))
+
+
+@bp.errorhandler(store.IntegrityError)
+def _integrity(exc: Exception) -> Response:
+    return _scim_error(errors.uniqueness("the resource conflicts with an existing one"))
+
+
+@bp.errorhandler(HTTPException)
+def _http_error(exc: HTTPException) -> Response:
+    return _scim_error(errors.ScimError(exc.code or 500, exc.name or "error"))
+
+
+@bp.errorhandler(Exception)
+def _unexpected(exc: Exception) -> Response:
+    log.exception("unhandled SCIM error", extra={"request_id": g.get("request_id")})
+    return _scim_error(errors.ScimError(500, "internal error"))
+
+
+@bp.teardown_app_request
+def _close(_exc: BaseException | None) -> None:
+    session = g.pop("scim_session", None)
+    if session is not None:
+        session.close()
+
+
+@bp.before_request
+def _authenticate() -> None:
+    if (request.content_length or 0) > s.MAX_PAYLOAD:
+        raise errors.ScimError(413, f"the body is larger than {s.MAX_PAYLOAD} bytes")
+    header = request.headers.get("Authorization", "")
+    if not header.lower().startswith("bearer "):
+        raise errors.ScimError(401, "bearer token required",
+                               headers={"WWW-Authenticate": 'Bearer realm="scim"'})
+    wiring = _wiring()
+    session = g.scim_session = wiring.sessions()
+    try:
+        token = wiring.authenticate(session, header[7:].strip())
+    except Exception as exc:  # noqa: BLE001 - any refusal of the token is a 401
+        raise _invalid_token() from exc
+    client = None
+    if token.client_id and token.subject == token.client_id:
+        client = store.load_client(session, token.client_id)
+    if client is None:
+        raise _invalid_token()
+    if SCOPE not in token.scope:
+        raise errors.ScimError(403, f"the {SCOPE} scope is required", headers={
+            "WWW-Authenticate": f'Bearer error="insufficient_scope", scope="{SCOPE}"'})
+    session.commit()  # the reads end (nothing is expired); each endpoint opens its own
+    g.scim_client = client
+
+
+def _invalid_token() -> errors.ScimError:
+    return errors.ScimError(401, "invalid token", headers={
+        "WWW-Authenticate": 'Bearer error="invalid_token"'})
+
+
+def _base() -> str:
+    return request.host_url.rstrip("/") + "/scim/v2"
+
+
+def _call() -> Call:
+    ctx = audit.Context(actor=g.scim_client.actor, source_ip=request.remote_addr,
+                        request_id=g.get("request_id"))
+    return Call(g.scim_session, g.scim_client, _wiring().settings, ctx)
+
+
+def _body() -> Any:
+    raw = request.get_data(cache=True)
+    if len(raw) > s.MAX_PAYLOAD:
+        raise errors.ScimError(413, f"the body is larger than {s.MAX_PAYLOAD} bytes")
+    try:
+        return json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise errors.invalid_syntax("the body is not valid JSON") from exc
+
+
+def _kind(endpoint: str) -> Kind:
+    kind = KINDS.get(endpoint)
+    if kind is None:
+        raise errors.not_found("no such endpoint")
+    return kind
+
+
+# -- discovery (RFC 7644 §4) ---------------------------------------------------------------
+
+@bp.get("/ServiceProviderConfig")
+def service_provider_config() -> Response:
+    return respond(s.service_provider_config(_base()))
+
+
+def _list(resources: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"schemas": [s.LIST_RESPONSE], "totalResults": len(resources), "startIndex": 1,
+            "itemsPerPage": len(resources), "Resources": resources}
+
+
+@bp.get("/Schemas")
+def list_schemas() -> Response:
+    return respond(_list([x.as_json(_base()) for x in s.SCHEMAS.values()]))
+
+
+@bp.get("/Schemas/<schema_id>")
+def get_schema(schema_id: str) -> Response:
+    if schema_id not in s.SCHEMAS:
+        raise errors.not_found("no such schema")
+    return respond(s.SCHEMAS[schema_id].as_json(_base()))
+
+
+@bp.get("/ResourceTypes")
+def list_resource_types() -> Response:
+    return respond(_list([r.as_json(_base()) for r in s.RESOURCE_TYPES.values()]))
+
+
+@bp.get("/ResourceTypes/<name>")
+def get_resource_type(name: str) -> Response:
+    if name not in s.RESOURCE_TYPES:
+        raise errors.not_found("no such resource type")
+    return respond(s.RESOURCE_TYPES[name].as_json(_base()))
+
+
+@bp.route("/Me", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
+def me() -> Response:
+    raise errors.ScimError(501, "/Me needs a user's token; SCIM clients are apps")
+
+
+# -- query (RFC 7644 §3.4) ------------------------------------------------------------------
+
+def _int(value: Any, name: str, default: int) -> int:
+    if value in (None, ""):
+        return default
+    try:
+        return int(value)
+    except (TypeError, ValueError) as exc:
+        raise errors.invalid_value(f"{name} is an integer") from exc
+
+
+def _names(value: Any) -> list[str] | None:
+    if value in (None, ""):
+        return None
+    items = value if isinstance(value, list) else str(value).split(",")
+    return [str(i).strip() for i in items if str(i).strip()]
+
+
+def _search(kind: Kind, params: dict[str, Any]) -> Response:
+    expr = None
+    if params.get("filter") not in (None, ""):
+        expr = scim_filter.parse(str(params["filter"]), kind.rtype)
+    sort = None
+    if params.get("sortBy") not in (None, ""):
+        sort = scim_filter.sort_field(str(params["sortBy"]), kind.rtype)
+    order = str(params.get("sortOrder") or "ascending").lower()
+    if order not in ("ascending", "descending"):
+        raise errors.invalid_value("sortOrder is ascending or descending")
+    start = max(1, _int(params.get("startIndex"), "startIndex", 1))
+    count = min(max(0, _int(params.get("count"), "count", s.MAX_RESULTS)), s.MAX_RESULTS)
+    call = _call()
+    with call.session.begin():
+        try:
+            page = kind.search(call.session, call.client, expr, sort, order == "descending",
+                             start, count)
+        except store.q.UnknownField as exc:
+            raise errors.invalid_filter(f"unknown or unfilterable attribute '{exc}'") from exc
+        docs = kind.render(call, _base(), list(page.rows))
+    attributes, excluded = _names(params.get("attributes")), _names(
+        params.get("excludedAttributes"))
+    resources = [d.project(doc, kind.rtype, attributes, excluded) for doc in docs]
+    return respond({"schemas": [s.LIST_RESPONSE], "totalResults": page.total,
+                    "startIndex": start, "itemsPerPage": len(resources),
+                    "Resources": resources})
+
+
+@bp.get("/<endpoint>")
+def list_resources(endpoint: str) -> Response:
+    return _search(_kind(endpoint), dict(request.args))
+
+
+@bp.post("/<endpoint>/.search")
+def search_resources(endpoint: str) -> Response:
+    body = _body()
+    if not isinstance(body, dict):
+        raise errors.invalid_syntax("a SearchRequest is a JSON object")
+    return _search(_kind(endpoint), body)
+
+
+# -- resources (RFC 7644 §3.3, §3.4.1, §3.5, §3.6) ------------------------------------------
+
+def _one(kind: Kind, call: Call, row: Any, status: int = 200) -> Response:
+    call.session.flush()
+    call.session.refresh(row)
+    doc = kind.render(call, _base(), [row])[0]
+    doc = d.project(doc, kind.rtype, _names(request.args.get("attributes")),
+                    _names(request.args.get("excludedAttributes")))
+    headers = {"ETag": etag(row.version)}
+    if status == 201:
+        headers["Location"] = doc["meta"]["location"] if "meta" in doc else ""
+    return respond(doc, status, headers)
+
+
+def _found(kind: Kind, call: Call, resource_id: str) -> Any:
+    row = kind.get(call.session, call.client, resource_id)
+    if row is None:
+        raise errors.not_found()
+    return row
+
+
+def _if_match() -> int | None:
+    header = request.headers.get("If-Match")
+    if header is None or header.strip() == "*":
+        return None
+    match = _ETAG.match(header)
+    if match is None:
+        raise errors.ScimError(412, "the resource changed (ETag mismatch)")
+    return int(match.group(1))
+
+
+@bp.get("/<endpoint>/<resource_id>")
+def get_resource(endpoint: str, resource_id: str) -> Response:
+    kind, call = _kind(endpoint), _call()
+    with call.session.begin():
+        row = _found(kind, call, resource_id)
+        wanted = request.headers.get("If-None-Match")
+        if wanted is not None and wanted.strip() == etag(row.version):
+            return respond(None, 304, {"ETag": etag(row.version)})
+        return _one(kind, call, row)
+
+
+@bp.post("/<endpoint>")
+def create_resource(endpoint: str) -> Response:
+    kind, call = _kind(endpoint), _call()
+    doc = d.canonical(_body(), kind.rtype)
+    with call.session.begin():
+        row = kind.create(call, doc)
+        return _one(kind, call, row, 201)
+
+
+@bp.put("/<endpoint>/<resource_id>")
+def replace_resource(endpoint: str, resource_id: str) -> Response:
+    kind, call = _kind(endpoint), _call()
+    doc = d.canonical(_body(), kind.rtype)
+    with call.session.begin():
+        row = _found(kind, call, resource_id)
+        store.claim(call.session, kind.model, row.id, _if_match())
+        kind.replace(call, row, doc)
+        return _one(kind, call, row)
+
+
+@bp.patch("/<endpoint>/<resource_id>")
+def patch_resource(endpoint: str, resource_id: str) -> Response:
+    kind, call = _kind(endpoint), _call()
+    body = _body()
+    with call.session.begin():
+        row = _found(kind, call, resource_id)
+        store.claim(call.session, kind.model, row.id, _if_match())
+        current = kind.render(call, _base(), [row])[0]
+        kind.replace(call, row, patch.apply(current, body, kind.rtype))
+        if kind.rtype is s.GROUPS and not request.args.get("attributes"):
+            call.session.flush()
+            call.session.refresh(row)
+            return respond(None, 204, {"ETag": etag(row.version)})
+        return _one(kind, call, row)
+
+
+@bp.delete("/<endpoint>/<resource_id>")
+def delete_resource(endpoint: str, resource_id: str) -> Response:
+    kind, call = _kind(endpoint), _call()
+    with call.session.begin():
+        row = _found(kind, call, resource_id)
+        store.claim(call.session, kind.model, row.id, _if_match())
+        kind.delete(call, row)
+    return respond(None, 204)
+
+
+@bp.route("/<path:rest>", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
+def unknown(rest: str) -> Response:
+    raise errors.not_found("no such endpoint")

@@ -1,0 +1,126 @@
+"""RFC 7644 §2 (authentication and authorisation), §3.12 (errors), §8.1 (media type), and
+the scope of each provisioning client: outside it everything is 404."""
+
+from __future__ import annotations
+
+import pytest
+
+from directory.models import Person
+from tests.scim.conftest import Client
+from tests.scim.conftest import mint
+from tests.scim.conftest import new_user
+
+ERROR = "urn:ietf:params:scim:api:messages:2.0:Error"
+
+
+def _error(response, status: int, scim_type: str | None = None) -> dict:
+    assert response.status_code == status, response.data
+    assert response.mimetype == "application/scim+json"
+    body = response.get_json(force=True)
+    assert body["schemas"] == [ERROR] and body["status"] == str(status)
+    assert body.get("scimType") == scim_type
+    assert "Traceback" not in response.get_data(as_text=True)
+    return body
+
+
+def test_no_token_is_401_in_scim_format(world):
+    app, _ = world
+    response = Client(app, None).get("/Users")
+    _error(response, 401)
+    assert response.headers["WWW-Authenticate"].startswith("Bearer")
+
+
+def test_a_token_that_is_not_ours_is_401(world):
+    app, _ = world
+    _error(Client(app, "not.a.token").get("/Users"), 401)
+
+
+def test_an_app_that_is_not_online_is_401(world):
+    app, ids = world
+    _error(Client(app, mint(app, ids["offline_client"])).get("/Users"), 401)
+
+
+def test_a_token_without_the_scim_scope_is_403(world):
+    app, ids = world
+    response = Client(app, mint(app, ids["edu_client"], scope="directory")).get("/Users")
+    _error(response, 403)
+    assert "insufficient_scope" in response.headers["WWW-Authenticate"]
+
+
+def test_a_user_token_is_not_a_scim_client(world):
+    app, ids = world
+    from idp import tokens
+    from idp.app import runtime
+    rt = runtime(app)
+    with rt.sessions() as s:
+        token = tokens.mint_access_token(s, rt.directory.cipher, rt.settings.issuer,
+                                         subject=ids["clerk"], client_id=ids["edu_client"],
+                                         scope="scim")
+    _error(Client(app, token).get("/Users"), 401)
+
+
+def test_unknown_endpoints_and_ids_are_404(edu):
+    _error(edu.get("/Nothing"), 404)
+    _error(edu.get("/Users/not-a-uuid"), 404)
+    _error(edu.get("/Users/00000000-0000-0000-0000-000000000000"), 404)
+    _error(edu.get("/a/b/c"), 404)
+
+
+def test_malformed_json_is_invalid_syntax(edu):
+    response = edu.http.post("/scim/v2/Users", data=b"{not json",
+                             headers=edu._headers(None))
+    _error(response, 400, "invalidSyntax")
+
+
+def test_oversize_body_is_413_and_nothing_is_written(edu, sessions):
+    with sessions() as s:
+        before = s.query(Person).count()
+    body = new_user(title="x" * (1024 * 1024 + 10))
+    _error(edu.post("/Users", body), 413)
+    with sessions() as s:
+        assert s.query(Person).count() == before
+
+
+def test_successful_answers_are_scim_json(edu):
+    response = edu.get("/Users")
+    assert response.status_code == 200
+    assert response.mimetype == "application/scim+json"
+
+
+@pytest.mark.parametrize("who, visible, hidden", [
+    ("edu", "clerk", "villager"),
+    ("town", "villager", "clerk"),
+], ids=["edu-sees-its-clerk-not-the-village", "town-sees-its-village-not-the-bureau"])
+def test_scope_isolation_between_units(request, ids, who, visible, hidden):
+    client = request.getfixturevalue(who)
+    assert client.get(f"/Users/{ids[visible]}").status_code == 200
+    for call in (client.get(f"/Users/{ids[hidden]}"),
+                 client.put(f"/Users/{ids[hidden]}", new_user("x.y.z")),
+                 client.ops(f"/Users/{ids[hidden]}", {"op": "replace", "path": "title",
+                                                      "value": "科长"}),
+                 client.delete(f"/Users/{ids[hidden]}")):
+        _error(call, 404)
+    listed = {r["id"] for r in client.get("/Users").get_json(force=True)["Resources"]}
+    assert ids[visible] in listed and ids[hidden] not in listed
+    found = client.get("/Users", filter=f'id eq "{ids[hidden]}"').get_json(force=True)
+    assert found["totalResults"] == 0
+
+
+def test_hidden_nodes_and_their_people_are_invisible_without_a_grant(edu, central, ids):
+    for client in (edu, central):
+        _error(client.get(f"/Users/{ids['spy']}"), 404)
+        _error(client.get(f"/OrgUnits/{ids['secret']}"), 404)
+        body = client.get("/Users", filter='displayName eq "赵敏"').get_json(force=True)
+        assert body["totalResults"] == 0
+        nodes = client.get("/OrgUnits", filter="hidden eq true").get_json(force=True)
+        assert nodes["totalResults"] == 0
+
+
+def test_out_of_scope_nodes_are_404(edu, ids):
+    _error(edu.get(f"/OrgUnits/{ids['town']}"), 404)
+    _error(edu.get(f"/OrgUnits/{ids['root']}"), 404)
+    assert edu.get(f"/OrgUnits/{ids['office']}").status_code == 200
+
+
+def test_me_is_not_for_apps(edu):
+    _error(edu.get("/Me"), 501)
