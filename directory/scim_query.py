@@ -225,11 +225,11 @@ def compile_filter(expr: Expr, resource: Resource, dialect: str,
     """SQL for ``expr`` over ``resource``; an unknown key raises ``UnknownField``."""
     table = resource.fields if fields is None else fields
     if isinstance(expr, All):
-        return and_(true(), *(compile_filter(i, resource, dialect, table) for i in expr.items))
+        return and_(true(), *(compile_filter(i, resource, dialect, fields) for i in expr.items))
     if isinstance(expr, AnyOf):
-        return or_(false(), *(compile_filter(i, resource, dialect, table) for i in expr.items))
+        return or_(false(), *(compile_filter(i, resource, dialect, fields) for i in expr.items))
     if isinstance(expr, Not):
-        return not_(compile_filter(expr.item, resource, dialect, table))
+        return not_(compile_filter(expr.item, resource, dialect, fields))
     if isinstance(expr, Within):
         if fields is not None or expr.field not in resource.within:
             raise UnknownField(expr.field)
