@@ -66,6 +66,7 @@ _UNSAFE_NEXT = re.compile(r"[\x00-\x20\x7f\\]")
 
 def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
+    _dummy_hash(runtime(app).directory.passwords)  # now, not during the first refusal
 
 
 def _rt() -> Runtime:

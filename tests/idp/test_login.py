@@ -235,3 +235,18 @@ def test_secure_cookie_names_on_https(settings, sessions, world) -> None:
         assert cookie_header.startswith("__Host-idp_csrf=") and "Secure" in cookie_header
     finally:
         runtime(app).engine.dispose()
+
+
+def test_catalogue_covers_every_key_in_both_languages() -> None:
+    import re
+    from pathlib import Path
+
+    from idp import i18n
+
+    used = set()
+    for template in Path(login_views.__file__).parent.joinpath("templates", "login").glob("*"):
+        used |= set(re.findall(r't\("([a-z_.]+)"[,)]', template.read_text(encoding="utf-8")))
+    assert used and used <= set(i18n.CATALOGUE)
+    assert all(zh and en and zh != en for zh, en in i18n.CATALOGUE.values())
+    for kind in ("system_admin", "graded_admin", "user", "temporary", "service"):
+        assert f"type.{kind}" in i18n.CATALOGUE
