@@ -80,8 +80,9 @@ def _org(session: Session, account: Account, person: Person | None,
         return org
     org["visibility_class"] = person.visibility_class.value
     granted = _hidden_grant_paths(session, client_id)
-    rows = list(session.execute(select(Post, Node).join(Node, Node.id == Post.node_id).where(
-        Post.person_id == person.id, Post.active.is_(True))).tuples())
+    rows = [(post, node) for post, node in session.execute(
+        select(Post, Node).join(Node, Node.id == Post.node_id).where(
+            Post.person_id == person.id, Post.active.is_(True)))]
     rows.sort(key=lambda r: (KIND_ORDER.get(r[0].kind.value, 9), r[0].sort_order))
     for post, node in rows:
         if post.hidden_top is not None and not any(
