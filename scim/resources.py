@@ -11,9 +11,12 @@ from directory import scim_store as store
 from directory.models import Node
 from directory.models import Person
 from directory.models import Tag
+from scim import document as d
+from scim import errors
 from scim import groups
 from scim import mapping
 from scim import nodes
+from scim import patch as patch_op
 from scim import schemas as s
 from scim import users
 
@@ -50,3 +53,44 @@ KINDS = {
     "Groups": Kind(s.GROUPS, Tag, store.tag, store.list_tags, _render_groups,
                    groups.create, groups.replace, groups.delete),
 }
+
+
+def found(kind: Kind, call: users.Call, resource_id: str) -> Any:
+    row = kind.get(call.session, call.client, resource_id)
+    if row is None:
+        raise errors.not_found()
+    return row
+
+
+def render_one(kind: Kind, call: users.Call, base: str, row: Any) -> dict[str, Any]:
+    call.session.flush()
+    call.session.refresh(row)
+    return kind.render(call, base, [row])[0]
+
+
+def create(kind: Kind, call: users.Call, body: Any) -> Any:
+    return kind.create(call, d.canonical(body, kind.rtype))
+
+
+def replace(kind: Kind, call: users.Call, resource_id: str, body: Any,
+            version: int | None) -> Any:
+    doc = d.canonical(body, kind.rtype)
+    row = found(kind, call, resource_id)
+    store.claim(call.session, kind.model, row.id, version)
+    kind.replace(call, row, doc)
+    return row
+
+
+def patch(kind: Kind, call: users.Call, resource_id: str, body: Any, version: int | None,
+          base: str) -> Any:
+    row = found(kind, call, resource_id)
+    store.claim(call.session, kind.model, row.id, version)
+    current = kind.render(call, base, [row])[0]
+    kind.replace(call, row, patch_op.apply(current, body, kind.rtype))
+    return row
+
+
+def delete(kind: Kind, call: users.Call, resource_id: str, version: int | None) -> None:
+    row = found(kind, call, resource_id)
+    store.claim(call.session, kind.model, row.id, version)
+    kind.delete(call, row)

@@ -32,7 +32,7 @@ RESOURCE_TYPE = "urn:ietf:params:scim:schemas:core:2.0:ResourceType"
 MAX_RESULTS = 1000
 MAX_OPERATIONS = 1000
 MAX_PAYLOAD = 1024 * 1024
-BULK_SUPPORTED = False
+BULK_SUPPORTED = True
 
 
 @dataclass(frozen=True)

@@ -28,10 +28,11 @@ from directory import audit
 from directory import scim_store as store
 from directory.errors import DomainError
 from directory.settings import DirectorySettings
+from scim import bulk
 from scim import document as d
 from scim import errors
 from scim import filter as scim_filter
-from scim import patch
+from scim import resources
 from scim import schemas as s
 from scim.mapping import etag
 from scim.resources import KINDS
@@ -266,9 +267,7 @@ def search_resources(endpoint: str) -> Response:
 # -- resources (RFC 7644 §3.3, §3.4.1, §3.5, §3.6) ------------------------------------------
 
 def _one(kind: Kind, call: Call, row: Any, status: int = 200) -> Response:
-    call.session.flush()
-    call.session.refresh(row)
-    doc = kind.render(call, _base(), [row])[0]
+    doc = resources.render_one(kind, call, _base(), row)
     doc = d.project(doc, kind.rtype, _names(request.args.get("attributes")),
                     _names(request.args.get("excludedAttributes")))
     headers = {"ETag": etag(row.version)}
@@ -277,15 +276,7 @@ def _one(kind: Kind, call: Call, row: Any, status: int = 200) -> Response:
     return respond(doc, status, headers)
 
 
-def _found(kind: Kind, call: Call, resource_id: str) -> Any:
-    row = kind.get(call.session, call.client, resource_id)
-    if row is None:
-        raise errors.not_found()
-    return row
-
-
-def _if_match() -> int | None:
-    header = request.headers.get("If-Match")
+def parse_etag(header: str | None) -> int | None:
     if header is None or header.strip() == "*":
         return None
     match = _ETAG.match(header)
@@ -298,7 +289,7 @@ def _if_match() -> int | None:
 def get_resource(endpoint: str, resource_id: str) -> Response:
     kind, call = _kind(endpoint), _call()
     with call.session.begin():
-        row = _found(kind, call, resource_id)
+        row = resources.found(kind, call, resource_id)
         wanted = request.headers.get("If-None-Match")
         if wanted is not None and wanted.strip() == etag(row.version):
             return respond(None, 304, {"ETag": etag(row.version)})
@@ -308,20 +299,18 @@ def get_resource(endpoint: str, resource_id: str) -> Response:
 @bp.post("/<endpoint>")
 def create_resource(endpoint: str) -> Response:
     kind, call = _kind(endpoint), _call()
-    doc = d.canonical(_body(), kind.rtype)
+    body = _body()
     with call.session.begin():
-        row = kind.create(call, doc)
-        return _one(kind, call, row, 201)
+        return _one(kind, call, resources.create(kind, call, body), 201)
 
 
 @bp.put("/<endpoint>/<resource_id>")
 def replace_resource(endpoint: str, resource_id: str) -> Response:
     kind, call = _kind(endpoint), _call()
-    doc = d.canonical(_body(), kind.rtype)
+    body = _body()
     with call.session.begin():
-        row = _found(kind, call, resource_id)
-        store.claim(call.session, kind.model, row.id, _if_match())
-        kind.replace(call, row, doc)
+        row = resources.replace(kind, call, resource_id, body,
+                                parse_etag(request.headers.get("If-Match")))
         return _one(kind, call, row)
 
 
@@ -330,10 +319,8 @@ def patch_resource(endpoint: str, resource_id: str) -> Response:
     kind, call = _kind(endpoint), _call()
     body = _body()
     with call.session.begin():
-        row = _found(kind, call, resource_id)
-        store.claim(call.session, kind.model, row.id, _if_match())
-        current = kind.render(call, _base(), [row])[0]
-        kind.replace(call, row, patch.apply(current, body, kind.rtype))
+        row = resources.patch(kind, call, resource_id, body,
+                              parse_etag(request.headers.get("If-Match")), _base())
         if kind.rtype is s.GROUPS and not request.args.get("attributes"):
             call.session.flush()
             call.session.refresh(row)
@@ -345,10 +332,14 @@ def patch_resource(endpoint: str, resource_id: str) -> Response:
 def delete_resource(endpoint: str, resource_id: str) -> Response:
     kind, call = _kind(endpoint), _call()
     with call.session.begin():
-        row = _found(kind, call, resource_id)
-        store.claim(call.session, kind.model, row.id, _if_match())
-        kind.delete(call, row)
+        resources.delete(kind, call, resource_id, parse_etag(request.headers.get("If-Match")))
     return respond(None, 204)
+
+
+@bp.post("/Bulk")
+def bulk_request() -> Response:
+    """RFC 7644 §3.7 (scim/bulk.py)."""
+    return respond(bulk.run(_body(), _call(), _base(), parse_etag))
 
 
 @bp.route("/<path:rest>", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])

@@ -1,0 +1,152 @@
+"""Bulk (RFC 7644 §3.7): up to ``MAX_OPERATIONS`` operations in one request of at most
+``MAX_PAYLOAD`` bytes (413 beyond either), each its own unit of work.
+
+* ``bulkId:<id>`` anywhere in an operation's path or data stands for the id of the resource
+  created by the POST with that bulkId (RFC 7644 §3.7.2): a node and its people in one
+  request. Operations run in request order, except that one waiting for a bulkId created
+  later runs after it; references that form a cycle are 409, a reference to a bulkId no
+  operation created is 400 invalidValue;
+* ``failOnErrors``: processing stops after that many errors; what succeeded stays.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+from directory import scim_store as store
+from directory.errors import DomainError
+from scim import errors
+from scim import resources
+from scim import schemas as s
+from scim.mapping import etag
+from scim.users import Call
+
+REFERENCE = re.compile(r"bulkId:([A-Za-z0-9._~-]+)")
+PATH = re.compile(r"^/?(Users|Groups|OrgUnits)(?:/([^/]+))?$")
+
+
+def _refs(value: Any) -> set[str]:
+    if isinstance(value, str):
+        return set(REFERENCE.findall(value))
+    if isinstance(value, dict):
+        return set().union(*(_refs(v) for v in value.values())) if value else set()
+    if isinstance(value, list):
+        return set().union(*(_refs(v) for v in value)) if value else set()
+    return set()
+
+
+def _resolve(value: Any, created: dict[str, str]) -> Any:
+    if isinstance(value, str):
+        return REFERENCE.sub(lambda m: created[m.group(1)], value)
+    if isinstance(value, dict):
+        return {k: _resolve(v, created) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_resolve(v, created) for v in value]
+    return value
+
+
+def _check(body: Any) -> tuple[list[dict[str, Any]], int | None]:
+    if not isinstance(body, dict) or not isinstance(body.get("Operations"), list):
+        raise errors.invalid_syntax("a BulkRequest has an Operations list")
+    ops = body["Operations"]
+    if len(ops) > s.MAX_OPERATIONS:
+        raise errors.ScimError(413, f"more than {s.MAX_OPERATIONS} operations")
+    fail_on = body.get("failOnErrors")
+    if fail_on is not None and (not isinstance(fail_on, int) or fail_on < 1):
+        raise errors.invalid_value("failOnErrors is a positive integer")
+    seen: set[str] = set()
+    for op in ops:
+        if not isinstance(op, dict) or str(op.get("method", "")).upper() not in (
+                "POST", "PUT", "PATCH", "DELETE") or not isinstance(op.get("path"), str):
+            raise errors.invalid_syntax("each operation has a method and a path")
+        bulk_id = op.get("bulkId")
+        if str(op["method"]).upper() == "POST" and not isinstance(bulk_id, str):
+            raise errors.invalid_syntax("a POST operation has a bulkId")
+        if bulk_id is not None and (bulk_id in seen or not REFERENCE.fullmatch(
+                f"bulkId:{bulk_id}")):
+            raise errors.invalid_syntax(f"bulkId {bulk_id!r} is repeated or malformed")
+        if bulk_id is not None:
+            seen.add(bulk_id)
+    return ops, fail_on
+
+
+def _order(ops: list[dict[str, Any]]) -> tuple[list[int], set[int]]:
+    """Request order, a waiting operation after the POSTs it references; the indexes of
+    operations caught in a reference cycle."""
+    producer = {op["bulkId"]: i for i, op in enumerate(ops) if op.get("bulkId")}
+    needs = {i: {producer[r] for r in _refs([op.get("path"), op.get("data")]) if r in producer}
+             for i, op in enumerate(ops)}
+    done: list[int] = []
+    pending = list(range(len(ops)))
+    while pending:
+        ready = next((i for i in pending if needs[i] <= set(done) - {i}), None)
+        if ready is None:
+            return done, set(pending)
+        done.append(ready)
+        pending.remove(ready)
+    return done, set()
+
+
+def run(body: Any, call: Call, base: str,
+        parse_etag: Callable[[str | None], int | None]) -> dict[str, Any]:
+    ops, fail_on = _check(body)
+    order, cyclic = _order(ops)
+    created: dict[str, str] = {}
+    results: dict[int, dict[str, Any]] = {}
+    failures = 0
+    for i in [*order, *sorted(cyclic)]:
+        if fail_on is not None and failures >= fail_on:
+            break
+        op = ops[i]
+        result: dict[str, Any] = {"method": str(op["method"]).upper()}
+        if op.get("bulkId"):
+            result["bulkId"] = op["bulkId"]
+        try:
+            if i in cyclic:
+                raise errors.ScimError(409, "circular bulkId reference", "invalidValue")
+            missing = _refs([op.get("path"), op.get("data")]) - set(created)
+            if missing:
+                raise errors.invalid_value(f"bulkId {sorted(missing)[0]} was not created")
+            result |= _one(call, result["method"], _resolve(op["path"], created),
+                           _resolve(op.get("data"), created),
+                           parse_etag(op.get("version")), base)
+            if result["method"] == "POST" and op.get("bulkId"):
+                created[op["bulkId"]] = result["location"].rsplit("/", 1)[-1]
+        except (errors.ScimError, DomainError, store.IntegrityError) as exc:
+            failures += 1
+            error = _as_scim(exc)
+            result |= {"status": str(error.status), "response": error.body()}
+        results[i] = result
+    return {"schemas": [s.BULK_RESPONSE], "Operations": [results[i] for i in sorted(results)]}
+
+
+def _as_scim(exc: Exception) -> errors.ScimError:
+    if isinstance(exc, DomainError):
+        return errors.from_domain(exc)
+    if isinstance(exc, errors.ScimError):
+        return exc
+    return errors.uniqueness("the resource conflicts with an existing one")
+
+
+def _one(call: Call, method: str, path: str, data: Any, version: int | None,
+         base: str) -> dict[str, Any]:
+    match = PATH.match(path)
+    if match is None or (method == "POST") != (match.group(2) is None):
+        raise errors.invalid_path(f"'{path}' is not a resource path for {method}")
+    kind = resources.KINDS[match.group(1)]
+    with call.session.begin():
+        if method == "POST":
+            row = resources.create(kind, call, data)
+        elif method == "PUT":
+            row = resources.replace(kind, call, match.group(2), data, version)
+        elif method == "PATCH":
+            row = resources.patch(kind, call, match.group(2), data, version, base)
+        else:
+            resources.delete(kind, call, match.group(2), version)
+            return {"status": "204", "location": f"{base}{kind.rtype.endpoint}/{match.group(2)}"}
+        call.session.flush()
+        call.session.refresh(row)
+        return {"status": "201" if method == "POST" else "200", "version": etag(row.version),
+                "location": f"{base}{kind.rtype.endpoint}/{row.id}"}

@@ -1,0 +1,96 @@
+"""RFC 7644 §3.7: Bulk with bulkId references (a node and its people in one request),
+failOnErrors, circular references, maxOperations and maxPayloadSize (413)."""
+
+from __future__ import annotations
+
+from directory.models import Node
+from directory.models import Person
+from scim import schemas as s
+
+
+def _bulk(*operations, **extra) -> dict:
+    return {"schemas": [s.BULK_REQUEST], "Operations": list(operations), **extra}
+
+
+def _user(name: str, node_ref: str) -> dict:
+    return {"schemas": [s.USER], "userName": name, "displayName": name,
+            s.GOV_USER: {"posts": [{"node": node_ref, "kind": "primary"}]}}
+
+
+def test_a_node_and_its_people_in_one_request(edu, ids):
+    response = edu.post("/Bulk", _bulk(
+        {"method": "POST", "path": "/Users", "bulkId": "u1", "data": _user("bulk.one",
+                                                                          "bulkId:n1")},
+        {"method": "POST", "path": "/OrgUnits", "bulkId": "n1", "data": {
+            "displayName": "新科室", "code": "BULK-1", "parent": ids["office"]}},
+        {"method": "POST", "path": "/Groups", "bulkId": "g1", "data": {
+            "displayName": "新组", "members": [{"value": "bulkId:u1"},
+                                              {"value": "bulkId:n1"}]}},
+        {"method": "PATCH", "path": "/Users/bulkId:u1", "data": {
+            "schemas": [s.PATCH_OP], "Operations": [
+                {"op": "replace", "path": "title", "value": "科员"}]}}))
+    assert response.status_code == 200, response.data
+    body = response.get_json(force=True)
+    assert body["schemas"] == [s.BULK_RESPONSE]
+    statuses = [(o.get("bulkId"), o["status"]) for o in body["Operations"]]
+    assert statuses == [("u1", "201"), ("n1", "201"), ("g1", "201"), (None, "200")]
+    user_id = body["Operations"][0]["location"].rsplit("/", 1)[-1]
+    node_id = body["Operations"][1]["location"].rsplit("/", 1)[-1]
+    user = edu.get(f"/Users/{user_id}").get_json(force=True)
+    assert user[s.GOV_USER]["posts"][0]["node"] == node_id and user["title"] == "科员"
+    group = edu.get(body["Operations"][2]["location"].split("/scim/v2")[1]).get_json(force=True)
+    assert {m["value"] for m in group["members"]} == {user_id, node_id}
+
+
+def test_circular_references_are_409(edu, ids):
+    response = edu.post("/Bulk", _bulk(
+        {"method": "POST", "path": "/Groups", "bulkId": "a", "data": {
+            "displayName": "甲", "members": [{"value": "bulkId:b"}]}},
+        {"method": "POST", "path": "/Groups", "bulkId": "b", "data": {
+            "displayName": "乙", "members": [{"value": "bulkId:a"}]}},
+        {"method": "POST", "path": "/Groups", "bulkId": "c", "data": {"displayName": "丙"}}))
+    ops = response.get_json(force=True)["Operations"]
+    assert [o["status"] for o in ops] == ["409", "409", "201"]
+
+
+def test_unknown_bulk_id_and_fail_on_errors(edu, ids, sessions):
+    response = edu.post("/Bulk", _bulk(
+        {"method": "POST", "path": "/Users", "bulkId": "x", "data": _user("ok.one",
+                                                                         "bulkId:none")},
+        {"method": "POST", "path": "/Users", "bulkId": "y", "data": {"userName": "b!d"}},
+        {"method": "POST", "path": "/Users", "bulkId": "z", "data": _user("never.made",
+                                                                         ids["office"])},
+        failOnErrors=2))
+    ops = response.get_json(force=True)["Operations"]
+    assert [o["status"] for o in ops] == ["400", "400"]
+    assert ops[0]["response"]["scimType"] == "invalidValue"
+    with sessions() as s_:
+        assert s_.query(Person).filter(Person.name == "never.made").count() == 0
+
+
+def test_too_many_operations_is_413(edu):
+    ops = [{"method": "DELETE", "path": f"/Users/{i}"} for i in range(s.MAX_OPERATIONS + 1)]
+    response = edu.post("/Bulk", _bulk(*ops))
+    assert response.status_code == 413
+    assert response.get_json(force=True)["status"] == "413"
+
+
+def test_too_large_a_payload_is_413_and_nothing_is_written(edu, ids, sessions):
+    with sessions() as s_:
+        before = s_.query(Node).count()
+    big = {"method": "POST", "path": "/OrgUnits", "bulkId": "n", "data": {
+        "displayName": "大", "code": "BIG", "parent": ids["office"], "type": "x" * s.MAX_PAYLOAD}}
+    response = edu.post("/Bulk", _bulk(big))
+    assert response.status_code == 413
+    with sessions() as s_:
+        assert s_.query(Node).count() == before
+
+
+def test_malformed_bulk_requests(edu):
+    assert edu.post("/Bulk", {"Operations": "x"}).status_code == 400
+    assert edu.post("/Bulk", _bulk({"method": "POST", "path": "/Users"})).status_code == 400
+    response = edu.post("/Bulk", _bulk({"method": "GET", "path": "/Users"}))
+    assert response.status_code == 400
+    bad_path = edu.post("/Bulk", _bulk({"method": "POST", "path": "/Nope", "bulkId": "q",
+                                        "data": {}}))
+    assert bad_path.get_json(force=True)["Operations"][0]["status"] == "400"
