@@ -8,7 +8,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import ColumnElement
+from sqlalchemy import Result
+from sqlalchemy import Select
 from sqlalchemy import and_
+from sqlalchemy import bindparam
 from sqlalchemy import func
 from sqlalchemy import or_
 from sqlalchemy import select
@@ -22,6 +25,7 @@ from directory.models import NodeStatus
 from directory.models import Person
 from directory.models import PersonStatus
 from directory.models import Post
+from directory.models import PostKind
 
 # Any character above [0-9a-f]: every path extending ``prefix`` sorts before prefix + "~".
 _PATH_CEILING = "~"
@@ -110,6 +114,51 @@ class Cursor:
     person_id: uuid.UUID
 
 
+def cursor_values(after: Cursor) -> dict[str, Any]:
+    return {"after_path": after.node_path, "after_order": after.sort_order,
+            "after_person": after.person_id}
+
+
+def cursor_params() -> dict[str, Any]:
+    """Bind parameters standing for ``cursor_values``."""
+    return {name: bindparam(name) for name in ("after_path", "after_order", "after_person")}
+
+
+MemberSelect = Select[uuid.UUID, str, uuid.UUID, str, PostKind, str | None, int]
+
+
+def members_statement(lo: Any, hi: Any, *, limit: int, after: dict[str, Any] | None = None,
+                      where: ColumnElement[bool] | None = None) -> MemberSelect:
+    """Active posts of active people with ``lo <= node_path < hi``, in display order, after
+    a keyset position (``cursor_values`` or ``cursor_params``). ``lo``/``hi`` are values or
+    bind parameters."""
+    stmt = (
+        select(Post.person_id, Person.name, Post.node_id, Post.node_path, Post.kind,
+               Post.title, Post.sort_order)
+        .join(Person, Person.id == Post.person_id)
+        .where(Post.active, Post.node_path >= lo, Post.node_path < hi)
+        .where(Person.status == PersonStatus.ACTIVE)
+        .order_by(Post.node_path, Post.sort_order, Post.person_id)
+        .limit(limit)
+    )
+    if where is not None:
+        stmt = stmt.where(where)
+    if after is not None:
+        path, order, person = after["after_path"], after["after_order"], after["after_person"]
+        stmt = stmt.where(or_(
+            Post.node_path > path,
+            and_(Post.node_path == path, Post.sort_order > order),
+            and_(Post.node_path == path, Post.sort_order == order, Post.person_id > person),
+        ))
+    return stmt
+
+
+def member_rows(
+        result: Result[uuid.UUID, str, uuid.UUID, str, PostKind, str | None, int]
+) -> list[MemberRow]:
+    return [MemberRow(r[0], r[1], r[2], r[3], str(r[4]), r[5], r[6]) for r in result]
+
+
 def subtree_members(
     session: Session, node: Node, *, limit: int = 50, after: Cursor | None = None,
     where: ColumnElement[bool] | None = None,
@@ -119,26 +168,10 @@ def subtree_members(
     Ordered by tree position, then the post's own order, then person: stable keyset
     pages whatever the subtree's size.
     """
-    stmt = (
-        select(Post.person_id, Person.name, Post.node_id, Post.node_path, Post.kind,
-               Post.title, Post.sort_order)
-        .join(Person, Person.id == Post.person_id)
-        .where(Post.active, path_in_subtree(Post.node_path, node.path))
-        .where(Person.status == PersonStatus.ACTIVE)
-        .order_by(Post.node_path, Post.sort_order, Post.person_id)
-        .limit(limit)
-    )
-    if where is not None:
-        stmt = stmt.where(where)
-    if after is not None:
-        stmt = stmt.where(or_(
-            Post.node_path > after.node_path,
-            and_(Post.node_path == after.node_path, Post.sort_order > after.sort_order),
-            and_(Post.node_path == after.node_path, Post.sort_order == after.sort_order,
-                 Post.person_id > after.person_id),
-        ))
-    return [MemberRow(r[0], r[1], r[2], r[3], str(r[4]), r[5], r[6])
-            for r in session.execute(stmt)]
+    stmt = members_statement(node.path, node.path + _PATH_CEILING, limit=limit,
+                             after=cursor_values(after) if after is not None else None,
+                             where=where)
+    return member_rows(session.execute(stmt))
 
 
 def count_subtree_members(session: Session, node: Node) -> int:

@@ -19,6 +19,7 @@ drift apart unnoticed (``tests/directory/test_search_sql.py`` checks they agree)
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Callable
 from collections.abc import Mapping
@@ -39,9 +40,7 @@ from sqlalchemy import or_
 from sqlalchemy import select
 from sqlalchemy import union_all
 from sqlalchemy.orm import Session
-from sqlalchemy.orm import aliased
 
-from directory import queries
 from directory import visibility as dv
 from directory.errors import DomainError
 from directory.identifiers import normalise_mobile
@@ -104,18 +103,13 @@ def _prefix_ceiling(prefix: str) -> str | None:
     return None
 
 
-def _starts_with(column: Any, prefix: str) -> ColumnElement[bool]:
-    """``column`` starts with ``prefix``, as an index range. The columns compare in code
-    point order on both databases (SQLite BINARY; COLLATE "C" on PostgreSQL since 0007),
-    where LIKE used no index (SQLite's LIKE is case-insensitive, PostgreSQL's needs C)."""
-    ceiling = _prefix_ceiling(prefix)
-    return and_(column >= prefix, column < ceiling) if ceiling is not None else column >= prefix
+_POST = Post.__table__.alias("p")
 
 
 def _has_active_post(where: Callable[[Any], ColumnElement[bool]]) -> ColumnElement[bool]:
     """EXISTS an active post of the person that satisfies ``where``: decide() looks at all
     of T's active posts, not at one row."""
-    post = aliased(Post)
+    post = _POST.c  # a Core alias, made once: an ORM alias per query cost milliseconds
     return exists().where(post.person_id == Person.id, post.active, where(post))
 
 
@@ -125,34 +119,48 @@ def _classes(viewer: pv.Viewer, rules: pv.Rules, mode: pv.Mode) -> list[str]:
         viewer, pv.Target(person_id="", cls=c), rules)[0] is mode]
 
 
-def _in_classes(classes: list[str]) -> ColumnElement[bool]:
-    return Person.visibility_class.in_(classes) if classes else false()
+def _app_policy(access: pv.AppAccess, hidden: Mapping[str, pv.HiddenNode]
+                ) -> tuple[ColumnElement[bool], ColumnElement[bool]]:
+    return and_(Person.status == PersonStatus.ACTIVE, ~Person.not_searchable,
+                _has_active_post(lambda post: dv.app_path_clause(
+                    access, hidden, post.node_path, post.hidden_top))), false()
 
 
-def _policy_clauses(viewer: pv.Viewer, rules: pv.Rules, hidden: Mapping[str, pv.HiddenNode]
-                    ) -> tuple[ColumnElement[bool], ColumnElement[bool]]:
-    """(search PREFIX, search EXACT-or-better) for T as decide() computes them. Search is
-    tree-wide, so every hidden node blocked for V counts, not only those under a node."""
-    if viewer.app is not None:
-        access = viewer.app
-        return and_(Person.status == PersonStatus.ACTIVE, ~Person.not_searchable,
-                    _has_active_post(lambda post: dv.app_path_clause(
-                        access, hidden, post.node_path, post.hidden_top))), false()
-    opened = pv.visible_hidden(viewer, hidden)
-    visible = _has_active_post(lambda post: dv.hidden_filter(
-        post.node_path, post.hidden_top, hidden, opened))
-    scopes = ["".join(s) for s in viewer.admin_scopes]
-    admin = _has_active_post(lambda post: or_(
-        *(queries.path_in_subtree(post.node_path, s) for s in scopes))) if scopes else false()
-    accepted = [uuid.UUID(a) for a in viewer.accepted_by]
-    is_accepted = Person.id.in_(accepted) if accepted else false()
+def _policy_plan(viewer: pv.Viewer, rules: pv.Rules, hidden: Mapping[str, pv.HiddenNode]
+                 ) -> tuple[tuple[Any, ...], dict[str, Any]]:
+    """Shape and values of the policy clauses for a person viewer. Search is tree-wide, so
+    every hidden node closed to V counts, not only those under a node."""
+    hshape, params = dv.hidden_plan(hidden, pv.visible_hidden(viewer, hidden))
+    direct = _classes(viewer, rules, pv.Mode.DIRECT)
+    searchable = _classes(viewer, rules, pv.Mode.SEARCHABLE)
+    accepted = sorted(uuid.UUID(a) for a in viewer.accepted_by)
+    for i, scope in enumerate(viewer.admin_scopes):
+        params[f"scope_{i}_lo"] = "".join(scope)
+        params[f"scope_{i}_hi"] = "".join(scope) + "~"
+    params |= {"viewer_id": uuid.UUID(viewer.person_id), "accepted": accepted,
+               "direct_classes": direct, "searchable_classes": searchable}
+    shape = (hshape, len(viewer.admin_scopes), bool(accepted), bool(direct), bool(searchable))
+    return shape, params
+
+
+def _policy_build(shape: tuple[Any, ...], value: dv.Value
+                  ) -> tuple[ColumnElement[bool], ColumnElement[bool]]:
+    """(search PREFIX, search EXACT-or-better) for T as decide() computes them."""
+    hshape, scopes, accepted, direct, searchable = shape
+    visible = _has_active_post(lambda post: dv.hidden_build(
+        hshape, post.node_path, post.hidden_top, value))
+    admin = _has_active_post(lambda post: dv.scopes_build(post.node_path, scopes, value)) \
+        if scopes else false()
+    is_accepted = Person.id.in_(value("accepted", expanding=True)) if accepted else false()
     reachable = and_(Person.status == PersonStatus.ACTIVE, visible)
     by_rules = and_(reachable, ~Person.not_searchable)
-    prefix = or_(Person.id == uuid.UUID(viewer.person_id), admin,
-                 and_(reachable, is_accepted),
-                 and_(by_rules, _in_classes(_classes(viewer, rules, pv.Mode.DIRECT))))
-    exact = and_(by_rules, _in_classes(_classes(viewer, rules, pv.Mode.SEARCHABLE)))
-    return prefix, exact
+    direct_ok = Person.visibility_class.in_(value("direct_classes", expanding=True)) \
+        if direct else false()
+    exact_ok = Person.visibility_class.in_(value("searchable_classes", expanding=True)) \
+        if searchable else false()
+    prefix = or_(Person.id == value("viewer_id"), admin, and_(reachable, is_accepted),
+                 and_(by_rules, direct_ok))
+    return prefix, and_(by_rules, exact_ok)
 
 
 def _active_paths(session: Session, person_ids: list[uuid.UUID]
@@ -181,23 +189,43 @@ def _hits(session: Session, viewer: pv.Viewer, rules: pv.Rules,
     return hits
 
 
-def search_statement(query: SearchQuery, viewer: pv.Viewer, rules: pv.Rules,
-                     hidden: Mapping[str, pv.HiddenNode], limit: int
-                     ) -> Select[uuid.UUID, str, VisibilityClass, bool, PersonStatus, str]:
-    """The one filtering query: people V may find with q, at most ``limit``, in the order
-    of the module docstring. Public so that the property test can check it without
-    ``_hits``."""
-    prefix_ok, exact_ok = _policy_clauses(viewer, rules, hidden)
+def _query_plan(query: SearchQuery) -> tuple[tuple[Any, ...], dict[str, Any]]:
+    if query.mobile_hash is not None:
+        return ("mobile",), {"mobile_hash": query.mobile_hash}
+    params: dict[str, Any] = {"q_text": query.text}
+    ceilings = []
+    for name, prefix in (("name", query.text), ("pinyin", query.key), ("initials", query.key)):
+        ceiling = _prefix_ceiling(prefix)
+        params[f"{name}_lo"] = prefix
+        if ceiling is not None:
+            params[f"{name}_hi"] = ceiling
+        ceilings.append(ceiling is not None)
+    return ("text", *ceilings), params
+
+
+def _range(column: Any, name: str, bounded: bool, value: dv.Value) -> ColumnElement[bool]:
+    """``column`` starts with the prefix ``{name}_lo`` (an index range: code point order on both
+    databases, SQLite BINARY and COLLATE "C" on PostgreSQL since 0007)."""
+    low = column >= value(f"{name}_lo")
+    return and_(low, column < value(f"{name}_hi")) if bounded else low
+
+
+def _statement(pshape: tuple[Any, ...] | None, qshape: tuple[Any, ...], limit: int,
+               value: dv.Value, policy: tuple[ColumnElement[bool], ColumnElement[bool]] | None
+               = None) -> Select[uuid.UUID, str, VisibilityClass, bool, PersonStatus, str]:
+    prefix_ok, exact_ok = policy if policy is not None else _policy_build(
+        cast(tuple[Any, ...], pshape), value)
     columns = (Person.id, Person.name, Person.visibility_class, Person.not_searchable,
                Person.status)
-    if query.mobile_hash is not None:
+    if qshape[0] == "mobile":
         return (select(*columns, literal("mobile").label("matched"))
-                .where(Person.mobile_hash == query.mobile_hash, or_(prefix_ok, exact_ok))
+                .where(Person.mobile_hash == value("mobile_hash"), or_(prefix_ok, exact_ok))
                 .order_by(Person.name, Person.id).limit(limit))
-    exact = Person.name == query.text
-    by_name = _starts_with(Person.name, query.text)
-    by_pinyin = _starts_with(Person.name_pinyin, query.key)
-    by_initials = _starts_with(Person.name_initials, query.key)
+    _, name_hi, pinyin_hi, initials_hi = qshape
+    exact = Person.name == value("q_text")
+    by_name = _range(Person.name, "name", name_hi, value)
+    by_pinyin = _range(Person.name_pinyin, "pinyin", pinyin_hi, value)
+    by_initials = _range(Person.name_initials, "initials", initials_hi, value)
     branches = (  # (matched, condition, who may be found so, index order); first match wins
         ("exact_name", exact, or_(prefix_ok, exact_ok), Person.name),
         ("name_prefix", and_(by_name, ~exact), prefix_ok, Person.name),
@@ -214,6 +242,29 @@ def search_statement(query: SearchQuery, viewer: pv.Viewer, rules: pv.Rules,
             .order_by(hits.c.rank, hits.c.sort_key, hits.c.id).limit(limit))
 
 
+@functools.lru_cache(maxsize=512)
+def _cached_statement(pshape: tuple[Any, ...], qshape: tuple[Any, ...], limit: int
+                      ) -> Select[uuid.UUID, str, VisibilityClass, bool, PersonStatus, str]:
+    """One statement per shape and process, with bind parameters: building the four-branch
+    query per request cost several milliseconds of Python."""
+    return _statement(pshape, qshape, limit, dv.bind)
+
+
+def search_statement(query: SearchQuery, viewer: pv.Viewer, rules: pv.Rules,
+                     hidden: Mapping[str, pv.HiddenNode], limit: int
+                     ) -> tuple[Select[uuid.UUID, str, VisibilityClass, bool, PersonStatus, str],
+                                dict[str, Any]]:
+    """The one filtering query and its parameters: people V may find with q, at most
+    ``limit``, in the order of the module docstring. Public so that the property test can
+    check it without ``_hits``."""
+    qshape, params = _query_plan(query)
+    if viewer.app is not None:
+        return _statement(None, qshape, limit, dv.literal_values(params),
+                          policy=_app_policy(viewer.app, hidden)), params
+    pshape, pparams = _policy_plan(viewer, rules, hidden)
+    return _cached_statement(pshape, qshape, limit), params | pparams
+
+
 def search_people(session: Session, dsettings: DirectorySettings, viewer: pv.Viewer,
                   rules: pv.Rules, hidden: Mapping[str, pv.HiddenNode], q: str, *,
                   limit: int = 20) -> list[SearchHit]:
@@ -222,5 +273,6 @@ def search_people(session: Session, dsettings: DirectorySettings, viewer: pv.Vie
     query = parse_query(dsettings, q)
     if query is None or limit <= 0:
         return []
-    rows = session.execute(search_statement(query, viewer, rules, hidden, limit)).all()
+    stmt, params = search_statement(query, viewer, rules, hidden, limit)
+    rows = session.execute(stmt, params).all()
     return _hits(session, viewer, rules, hidden, rows)

@@ -8,15 +8,21 @@ tree already stores, so no extra lookups are needed to build them.
 
 from __future__ import annotations
 
+import functools
 import uuid
+from collections.abc import Callable
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 from typing import Literal
+from typing import cast
 
 from sqlalchemy import ColumnElement
 from sqlalchemy import and_
+from sqlalchemy import bindparam
 from sqlalchemy import exists
 from sqlalchemy import false
+from sqlalchemy import func
 from sqlalchemy import or_
 from sqlalchemy import select
 from sqlalchemy import true
@@ -193,13 +199,42 @@ def _shared_clause(access: pv.AppAccess, column: object) -> ColumnElement[bool]:
     return or_(*terms) if terms else false()
 
 
-def hidden_filter(path: Any, top: Any, hidden: Mapping[str, pv.HiddenNode],
-                  opened: frozenset[str], under: pv.Path = (), *,
-                  form: Literal["auto", "closed", "open"] = "auto") -> ColumnElement[bool]:
-    """Over a row with a node path ``path`` and its ``hidden_top`` (a node or a post): no
-    hidden node on the path is closed to the viewer, ``opened`` being the hidden nodes an
-    exception opens (``pv.visible_hidden``). Only hidden nodes on or under ``under`` count
-    (the caller reads inside it).
+# A clause builder takes ``value(name, expanding=False)``: the named value itself (a literal
+# clause) or ``bindparam(name)`` (a statement that can be cached per shape and reused).
+Value = Callable[..., Any]
+
+
+def bind(name: str, expanding: bool = False) -> Any:
+    return bindparam(name, expanding=expanding)
+
+
+def literal_values(params: Mapping[str, Any]) -> Value:
+    return lambda name, expanding=False: params[name]
+
+
+@dataclass(frozen=True)
+class HiddenShape:
+    """The structure of a hidden-node filter (``hidden_plan``): which form, whether it has
+    opened outermost nodes, and the path lengths of its NOT IN lists."""
+
+    kind: Literal["all", "null", "open", "closed"]
+    tops: bool = False
+    depths: tuple[int, ...] = ()
+
+
+def _by_depth(paths: list[str], prefix: str) -> tuple[tuple[int, ...], dict[str, list[str]]]:
+    lists: dict[int, list[str]] = {}
+    for p in paths:
+        lists.setdefault(len(p), []).append(p)
+    return tuple(sorted(lists)), {f"{prefix}_{n}": sorted(v) for n, v in lists.items()}
+
+
+def hidden_plan(hidden: Mapping[str, pv.HiddenNode], opened: frozenset[str],
+                under: pv.Path = (), *, form: Literal["auto", "closed", "open"] = "auto",
+                prefix: str = "hidden") -> tuple[HiddenShape, dict[str, Any]]:
+    """No hidden node on a row's path is closed to the viewer, ``opened`` being the hidden
+    nodes an exception opens (``pv.visible_hidden``); only hidden nodes on or under
+    ``under`` count (the caller reads inside it). Returns the filter's shape and values.
 
     Two equivalent forms; the shorter is compiled:
     * *closed list*: the path lies in none of the closed subtrees (one NOT IN per depth);
@@ -210,25 +245,44 @@ def hidden_filter(path: Any, top: Any, hidden: Mapping[str, pv.HiddenNode],
 
     ``form`` forces one (the property test checks both against the policy).
     """
-    keys = [k for k, h in hidden.items()
-            if not under or pv.within(h.path, under) or pv.within(under, h.path)]
+    keys = pv.hidden_on_or_under(hidden, under)
     closed = [k for k in keys if k not in opened]
     if not closed:
-        return true()
-    opened_tops, closed_inside = [], []
-    for k in keys:
-        outer = pv.outermost_hidden(hidden, k)
-        if k in opened and outer == k:
-            opened_tops.append(_path_of(hidden[k].path))
-        elif k not in opened and outer != k and outer in opened:
-            closed_inside.append(_path_of(hidden[k].path))
+        return HiddenShape("all"), {}
+    outer = pv.outermost_map(hidden)
+    opened_tops = [_path_of(hidden[k].path) for k in keys if k in opened and outer[k] == k]
+    closed_inside = [_path_of(hidden[k].path) for k in closed
+                     if outer[k] != k and outer[k] in opened]
     if form == "closed" or (form == "auto"
                             and len(opened_tops) + len(closed_inside) >= len(closed)):
-        return queries.outside_subtrees(path, [_path_of(hidden[k].path) for k in closed])
+        depths, params = _by_depth([_path_of(hidden[k].path) for k in closed], prefix)
+        return HiddenShape("closed", False, depths), params
     if not opened_tops:
-        return top.is_(None)
-    return or_(top.is_(None), and_(top.in_(opened_tops),
-                                   queries.outside_subtrees(path, closed_inside)))
+        return HiddenShape("null"), {}
+    depths, params = _by_depth(closed_inside, prefix)
+    return HiddenShape("open", True, depths), params | {f"{prefix}_tops": sorted(opened_tops)}
+
+
+def hidden_build(shape: HiddenShape, path: Any, top: Any, value: Value,
+                 prefix: str = "hidden") -> ColumnElement[bool]:
+    """The clause of ``hidden_plan`` over a path column and its ``hidden_top`` column."""
+    if shape.kind == "all":
+        return true()
+    outside = and_(true(), *(func.substr(path, 1, n).not_in(
+        value(f"{prefix}_{n}", expanding=True)) for n in shape.depths))
+    if shape.kind == "closed":
+        return outside
+    if shape.kind == "null" or not shape.tops:
+        return cast(ColumnElement[bool], top.is_(None))
+    return or_(top.is_(None), and_(top.in_(value(f"{prefix}_tops", expanding=True)), outside))
+
+
+def hidden_filter(path: Any, top: Any, hidden: Mapping[str, pv.HiddenNode],
+                  opened: frozenset[str], under: pv.Path = (), *,
+                  form: Literal["auto", "closed", "open"] = "auto") -> ColumnElement[bool]:
+    """``hidden_plan`` compiled with its values in place (see there)."""
+    shape, params = hidden_plan(hidden, opened, under, form=form)
+    return hidden_build(shape, path, top, literal_values(params))
 
 
 def app_path_clause(access: pv.AppAccess, hidden: Mapping[str, pv.HiddenNode],
@@ -241,6 +295,43 @@ def app_path_clause(access: pv.AppAccess, hidden: Mapping[str, pv.HiddenNode],
     return and_(clause, _shared_clause(access, column)) if access.upward else clause
 
 
+def listed_plan(viewer: pv.Viewer, rules: pv.Rules, hidden: Mapping[str, pv.HiddenNode],
+                under: pv.Path) -> tuple[tuple[Any, ...], dict[str, Any]]:
+    """Shape and values of ``listed_clause`` for a person viewer (not an app)."""
+    hshape, params = hidden_plan(hidden, pv.visible_hidden(viewer, hidden), under)
+    listed = [c for c in CLASSES if pv.rule_mode(
+        viewer, pv.Target(person_id="", cls=c), rules)[0] is pv.Mode.DIRECT]
+    accepted = sorted(uuid.UUID(a) for a in viewer.accepted_by)
+    for i, scope in enumerate(viewer.admin_scopes):
+        params[f"scope_{i}_lo"] = _path_of(scope)
+        params[f"scope_{i}_hi"] = _path_of(scope) + "~"
+    params |= {"viewer_id": uuid.UUID(viewer.person_id), "accepted": accepted,
+               "listed_classes": listed}
+    return (hshape, len(viewer.admin_scopes), bool(accepted), bool(listed)), params
+
+
+def scopes_build(column: Any, count: int, value: Value) -> ColumnElement[bool]:
+    """``column`` lies in one of ``count`` admin scopes (values scope_i_lo / scope_i_hi)."""
+    return or_(false(), *(and_(column >= value(f"scope_{i}_lo"), column < value(f"scope_{i}_hi"))
+                          for i in range(count)))
+
+
+_OTHER_POST = Post.__table__.alias("other_post")
+
+
+def listed_build(shape: tuple[Any, ...], value: Value) -> ColumnElement[bool]:
+    hshape, scopes, accepted, listed = shape
+    post_visible = hidden_build(hshape, Post.node_path, Post.hidden_top, value)
+    other = _OTHER_POST.c
+    admin = exists().where(other.person_id == Person.id, other.active,
+                           scopes_build(other.node_path, scopes, value)) if scopes else false()
+    is_accepted = Person.id.in_(value("accepted", expanding=True)) if accepted else false()
+    by_rules = and_(~Person.not_searchable, Person.visibility_class.in_(
+        value("listed_classes", expanding=True))) if listed else false()
+    return and_(post_visible, or_(Person.id == value("viewer_id"), admin, is_accepted,
+                                  by_rules))
+
+
 def listed_clause(viewer: pv.Viewer, rules: pv.Rules, hidden: Mapping[str, pv.HiddenNode],
                   under: pv.Path) -> ColumnElement[bool]:
     """WHERE clause over (Post, Person) equal to: the post's node is visible to V and
@@ -249,20 +340,18 @@ def listed_clause(viewer: pv.Viewer, rules: pv.Rules, hidden: Mapping[str, pv.Hi
     if viewer.app is not None:
         return and_(app_path_clause(viewer.app, hidden, Post.node_path, Post.hidden_top),
                     ~Person.not_searchable)
-    post_visible = hidden_filter(Post.node_path, Post.hidden_top, hidden,
-                                 pv.visible_hidden(viewer, hidden), under)
-    other = aliased(Post)
-    admin = exists().where(other.person_id == Person.id, other.active,
-                           _in_any(other.node_path, viewer.admin_scopes)) \
-        if viewer.admin_scopes else false()
-    listed_classes = [c for c in CLASSES if pv.rule_mode(
-        viewer, pv.Target(person_id="", cls=c), rules)[0] is pv.Mode.DIRECT]
-    accepted = [uuid.UUID(a) for a in viewer.accepted_by]
-    is_accepted = Person.id.in_(accepted) if accepted else false()
-    by_rules = and_(~Person.not_searchable,
-                    Person.visibility_class.in_(listed_classes) if listed_classes else false())
-    return and_(post_visible, or_(Person.id == uuid.UUID(viewer.person_id), admin,
-                                  is_accepted, by_rules))
+    shape, params = listed_plan(viewer, rules, hidden, under)
+    return listed_build(shape, literal_values(params))
+
+
+@functools.lru_cache(maxsize=512)
+def _listing_statement(shape: tuple[Any, ...], limit: int, paged: bool
+                       ) -> queries.MemberSelect:
+    """The member listing of one shape, with bind parameters: built and compiled once per
+    process and shape, where building it per request cost milliseconds."""
+    return queries.members_statement(bind("node_lo"), bind("node_hi"), limit=limit,
+                                     after=queries.cursor_params() if paged else None,
+                                     where=listed_build(shape, bind))
 
 
 def listed_members(session: Session, viewer: pv.Viewer, rules: pv.Rules,
@@ -274,8 +363,15 @@ def listed_members(session: Session, viewer: pv.Viewer, rules: pv.Rules,
     admin_here = pv.covers(viewer.admin_scopes, under)
     if not admin_here and not pv.node_visible(viewer, under, hidden):
         return []
-    return queries.subtree_members(session, node, limit=limit, after=after,
-                                   where=listed_clause(viewer, rules, hidden, under))
+    if viewer.app is not None:
+        return queries.subtree_members(session, node, limit=limit, after=after,
+                                       where=listed_clause(viewer, rules, hidden, under))
+    shape, params = listed_plan(viewer, rules, hidden, under)
+    params |= {"node_lo": node.path, "node_hi": node.path + "~"}
+    if after is not None:
+        params |= queries.cursor_values(after)
+    return queries.member_rows(session.execute(
+        _listing_statement(shape, limit, after is not None), params))
 
 
 def visible_children(session: Session, viewer: pv.Viewer, hidden: Mapping[str, pv.HiddenNode],

@@ -214,6 +214,30 @@ class HiddenNodes(dict[str, HiddenNode]):
         return self._index
 
 
+def hidden_on_or_under(hidden: Mapping[str, HiddenNode], under: Path) -> list[str]:
+    """Ids of the hidden nodes on the path of ``under`` or inside its subtree (all of them
+    for the empty path): the only ones that can hide anything at or below ``under``."""
+    if not under:
+        return list(hidden)
+    above = [n for n in under[:-1] if n in hidden]
+    if not isinstance(hidden, HiddenNodes):
+        return above + [k for k, h in hidden.items() if within(h.path, under)]
+    paths = hidden.index()[3]
+    inside = []
+    for path in paths[bisect.bisect_left(paths, under):]:
+        if not within(path, under):
+            break
+        inside.append(path[-1])
+    return above + inside
+
+
+def outermost_map(hidden: Mapping[str, HiddenNode]) -> Mapping[str, str]:
+    """Each hidden node's outermost hidden ancestor (itself when none is above it)."""
+    if isinstance(hidden, HiddenNodes):
+        return hidden.index()[4]
+    return {k: next(n for n in h.path if n in hidden) for k, h in hidden.items()}
+
+
 def visible_hidden(viewer: Viewer, hidden: Mapping[str, HiddenNode]) -> frozenset[str]:
     """Ids of the hidden nodes an exception opens to V (``hidden_node_visible``)."""
     if not isinstance(hidden, HiddenNodes):
@@ -236,14 +260,6 @@ def visible_hidden(viewer: Viewer, hidden: Mapping[str, HiddenNode]) -> frozense
                 break
             found.add(path[-1])
     return frozenset(found)
-
-
-def outermost_hidden(hidden: Mapping[str, HiddenNode], key: str) -> str:
-    """The outermost hidden node on the path of hidden node ``key`` (``key`` itself when
-    no hidden node lies above it)."""
-    if isinstance(hidden, HiddenNodes):
-        return hidden.index()[4][key]
-    return next(n for n in hidden[key].path if n in hidden)
 
 
 def node_visible(viewer: Viewer, path: Path, hidden: Mapping[str, HiddenNode]) -> bool:

@@ -78,8 +78,8 @@ def run_search(sessions, dsettings, ctx, variant, q, limit=20):
         hits = search.search_people(s, dsettings, v, rules, hidden, q, limit=limit)
         query = search.parse_query(dsettings, q)
         if query is not None:  # the SQL alone already filters: search_people drops nothing
-            stmt = search.search_statement(query, v, rules, hidden, limit)
-            assert [r.id for r in s.execute(stmt)] == [h.person_id for h in hits]
+            stmt, params = search.search_statement(query, v, rules, hidden, limit)
+            assert [r.id for r in s.execute(stmt, params)] == [h.person_id for h in hits]
         return hits
 
 
@@ -261,6 +261,6 @@ def test_sql_search_equals_python_policy(engine, sessions, dsettings, ctx, w) ->
             got = {h.person_id: (h.mode, h.rule) for h in hits}
             expected = python_search(s, dsettings, v, rules, hidden, q)
             assert got == expected, q
-            stmt = search.search_statement(search.parse_query(dsettings, q), v, rules, hidden,
-                                           1000)
-            assert {r.id for r in s.execute(stmt)} == set(expected), q  # nothing dropped
+            stmt, params = search.search_statement(search.parse_query(dsettings, q), v, rules,
+                                                   hidden, 1000)
+            assert {r.id for r in s.execute(stmt, params)} == set(expected), q  # none dropped

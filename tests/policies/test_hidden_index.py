@@ -40,8 +40,12 @@ def test_index_equals_testing_every_hidden_node(parents, data) -> None:
         frozenset(k for k, h in hidden.items() if pv.hidden_node_visible(viewer, h))
     for key, h in hidden.items():
         expected = next(n for n in h.path if n in hidden)
-        assert pv.outermost_hidden(indexed, key) == pv.outermost_hidden(dict(hidden), key) \
-            == expected
+        assert pv.outermost_map(indexed)[key] == pv.outermost_map(dict(hidden))[key] == expected
+    for under in [()] + paths:
+        expected_keys = sorted(k for k, h in hidden.items()
+                               if pv.within(h.path, under) or pv.within(under, h.path))
+        assert sorted(pv.hidden_on_or_under(indexed, under)) == expected_keys
+        assert sorted(pv.hidden_on_or_under(dict(hidden), under)) == expected_keys
     app = pv.app_viewer(pv.AppAccess(app_id="a", scopes=(paths[0],),
                                      hidden_grants=frozenset({"n1", "n2", "n99"})))
     assert pv.visible_hidden(app, indexed) == frozenset({"n1", "n2"}) & hidden.keys()
