@@ -9,7 +9,8 @@ userinfo, discovery and RP-initiated logout.
   a redirect to an unvalidated URI;
 * the app is online (other states: an error page, audited);
 * then errors go back to the app's redirect URI with ``state`` and ``iss`` (RFC 9207):
-  no ``request``/``request_uri`` objects, ``response_mode`` query only, ``response_type``
+  no ``request``/``request_uri`` objects, ``response_mode`` query only, a ``nonce`` of at
+  most 255 characters, ``response_type``
   ``code`` only, registered scopes only, PKCE ``S256`` always (``idp.grants``);
 * no live browser session: ``prompt=none`` → ``login_required``, otherwise ``/login?next=``;
   ``prompt=login`` or an exceeded ``max_age``: ``/login`` again;
@@ -64,6 +65,7 @@ END_SESSION_PATH = "/logout/end-session"
 ID_TOKEN_ALG = "ES256"
 LOOPBACK_HOSTS = ("127.0.0.1", "[::1]")
 PROMPTS = ("none", "login")
+MAX_NONCE = 255
 PAGE_HEADERS = {"Cache-Control": "no-store", "Pragma": "no-cache",
                 "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; "
                                            "form-action 'self'; frame-ancestors 'none'",
@@ -235,6 +237,8 @@ def _check_request_shape(redirect_uri: str) -> Response | None:
     if "request_uri" in request.values:
         return _error_to_client(redirect_uri, "request_uri_not_supported")
     if request.values.get("response_mode", "query") != "query":
+        return _error_to_client(redirect_uri, "invalid_request")
+    if len(request.values.get("nonce", "")) > MAX_NONCE:  # the column's width
         return _error_to_client(redirect_uri, "invalid_request")
     return None
 

@@ -150,6 +150,12 @@ def test_query_response_mode_only(world, rp, mode) -> None:
     assert got["error"] == "invalid_request"
 
 
+def test_overlong_nonce_is_refused(world, rp) -> None:
+    app, w = world
+    got = query(authorize(signed_in(app, w["clerk_account"]), rp, nonce="n" * 256))
+    assert got["error"] == "invalid_request" and got["state"] == "st-123"
+
+
 def test_no_state_no_state_back(world, rp) -> None:
     app, w = world
     got = query(authorize(signed_in(app, w["clerk_account"]), rp, drop=("state",)))
