@@ -612,3 +612,19 @@ class SeenOnce(Base):
 
     key: Mapped[str] = mapped_column(String(200), primary_key=True)
     expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class ScimIdentity(Base):
+    """The SCIM ``userName`` of a person provisioned over SCIM (#5), as the client wrote it:
+    Entra ID and Okta send user principal names and e-mail addresses, which the account
+    username rule does not allow. ``user_name_key`` (lower case) makes it unique whatever
+    the case (RFC 7643 §4.1.1: userName is caseExact false); the account gets a username
+    derived from it."""
+
+    __tablename__ = "scim_identities"
+
+    person_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("persons.id"), primary_key=True)
+    user_name: Mapped[str] = mapped_column(String(255))
+    user_name_key: Mapped[str] = mapped_column(
+        String(255).with_variant(String(255, collation="C"), "postgresql"), unique=True)
+    created_at: Mapped[created_at]

@@ -34,6 +34,7 @@ from directory.models import AccountStatus
 from directory.models import Node
 from directory.models import Person
 from directory.models import Post
+from directory.models import ScimIdentity
 from directory.models import Tag
 from directory.models import TagMember
 
@@ -93,7 +94,7 @@ def _active_column() -> Any:
 PERSON_FIELDS: dict[str, Callable[[], Any]] = {
     "id": lambda: Person.id,
     "external_id": lambda: Person.external_id,
-    "user_name": lambda: Account.username,
+    "user_name": lambda: func.coalesce(ScimIdentity.user_name_key, Account.username),
     "name": lambda: Person.name,
     "email": lambda: Person.email,
     "email_type": lambda: literal("work"),

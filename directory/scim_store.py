@@ -46,6 +46,7 @@ from directory.models import NodeStatus
 from directory.models import Person
 from directory.models import PersonStatus
 from directory.models import Post
+from directory.models import ScimIdentity
 from directory.models import Tag
 from directory.models import TagMember
 from directory.models import TagShare
@@ -173,8 +174,8 @@ def _order(resource: q.Resource, sort: str | None, descending: bool, key: Any) -
 
 def list_people(session: Session, client: Client, expr: q.Expr | None, sort: str | None,
                 descending: bool, start: int, count: int) -> Page:
-    base = select(Person).outerjoin(Account, Account.person_id == Person.id).where(
-        person_visible(client))
+    base = select(Person).outerjoin(Account, Account.person_id == Person.id).outerjoin(
+        ScimIdentity, ScimIdentity.person_id == Person.id).where(person_visible(client))
     return _page(session, base, Person.id, _filter(session, expr, q.PEOPLE),
                  _order(q.PEOPLE, sort, descending, Person.id), start, count)
 
@@ -327,3 +328,27 @@ def set_node_order(session: Session, ctx: audit.Context, node_: Node, order: int
     session.flush()
     audit.record(session, "node.reordered", ctx, target_type="node", target_id=node_.id,
                  summary={"before": before, "after": order})
+
+
+def user_names(session: Session, person_ids: list[uuid.UUID]) -> dict[uuid.UUID, str]:
+    rows = session.execute(select(ScimIdentity.person_id, ScimIdentity.user_name).where(
+        ScimIdentity.person_id.in_(person_ids)))
+    return {pid: name for pid, name in rows}
+
+
+def user_name_taken(session: Session, user_name: str) -> bool:
+    """userName is unique, whatever the case, among SCIM identities and account names."""
+    key = user_name.strip().lower()
+    return (session.scalar(select(ScimIdentity.person_id).where(
+        ScimIdentity.user_name_key == key)) is not None
+        or session.scalar(select(Account.id).where(Account.username == key)) is not None)
+
+
+def set_user_name(session: Session, ctx: audit.Context, person_id: uuid.UUID,
+                  user_name: str) -> None:
+    """Record the SCIM userName of a person (the unique key catches a concurrent twin)."""
+    session.add(ScimIdentity(person_id=person_id, user_name=user_name.strip(),
+                             user_name_key=user_name.strip().lower()))
+    session.flush()
+    audit.record(session, "person.scim_user_name_set", ctx, target_type="person",
+                 target_id=person_id, summary={"user_name": user_name.strip()})

@@ -45,14 +45,17 @@ def users(session: Any, client: store.Client, settings: DirectorySettings, base:
           people: list[Person]) -> list[dict[str, Any]]:
     ids = [p.id for p in people]
     accounts = store.accounts_of(session, ids)
+    names = store.user_names(session, ids)
     posts = store.posts_of(session, ids)
     groups = store.groups_of(session, client, ids)
     nodes = store.nodes_by_id(session, {p.node_id for ps in posts.values() for p in ps})
-    return [_user(session, settings, base, p, accounts.get(p.id), posts[p.id], groups[p.id],
-                  nodes) for p in people]
+    return [_user(session, settings, base, p, names.get(p.id) or getattr(
+        accounts.get(p.id), "username", None), accounts.get(p.id), posts[p.id], groups[p.id],
+        nodes) for p in people]
 
 
-def _user(session: Any, settings: DirectorySettings, base: str, person: Person, account: Any,
+def _user(session: Any, settings: DirectorySettings, base: str, person: Person,
+          user_name: str | None, account: Any,
           posts: list[Any], groups: list[Tag], nodes: dict[Any, Node]) -> dict[str, Any]:
     primary = next((p for p in posts if p.kind.value == "primary"), None)
     primary_node = nodes.get(primary.node_id) if primary else None
@@ -64,7 +67,7 @@ def _user(session: Any, settings: DirectorySettings, base: str, person: Person, 
         "schemas": [s.USER, s.ENTERPRISE, s.GOV_USER],
         "id": str(person.id),
         "externalId": person.external_id,
-        "userName": account.username if account else None,
+        "userName": user_name,
         "name": {"formatted": person.name},
         "displayName": person.name,
         "title": person.position,

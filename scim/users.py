@@ -13,6 +13,8 @@ audit event with the client as actor.
 from __future__ import annotations
 
 import datetime as dt
+import re
+import secrets
 import uuid
 from dataclasses import dataclass
 from dataclasses import fields
@@ -21,6 +23,7 @@ from typing import Any
 from directory import accounts
 from directory import audit
 from directory import people
+from directory import queries
 from directory import scim_store as store
 from directory.models import AccountStatus
 from directory.models import Person
@@ -134,10 +137,33 @@ def posts_wanted(call: Call, doc: dict[str, Any]) -> list[PostWish] | None:
     return wishes
 
 
-def create(call: Call, doc: dict[str, Any]) -> Person:
-    user_name = doc.get("userName")
-    if not isinstance(user_name, str) or not user_name.strip():
+def check_user_name(value: Any) -> str:
+    if not isinstance(value, str) or not value.strip():
         raise errors.invalid_value("userName is required")
+    text = value.strip()
+    if len(text) > 255 or any(c.isspace() or ord(c) < 32 for c in text):
+        raise errors.invalid_value("userName: at most 255 characters, no spaces")
+    return text
+
+
+def account_name(call: Call, user_name: str) -> str:
+    """The login name of the account behind a SCIM userName: the userName itself when it
+    fits the account rule, else a readable derivation (``a.b@x.cn`` → ``a.b.x.cn``)."""
+    base = re.sub(r"[^a-z0-9._-]+", ".", user_name.lower()).strip("._-")[:56] or "user"
+    if len(base) < 3:
+        base = f"{base}-user"
+    candidates = [base, *(f"{base}-{secrets.token_hex(3)}" for _ in range(3))]
+    for name in candidates:
+        if accounts.USERNAME.match(name) and queries.account_by_username(
+                call.session, name) is None:
+            return name
+    raise errors.uniqueness("no free account name for this userName")
+
+
+def create(call: Call, doc: dict[str, Any]) -> Person:
+    user_name = check_user_name(doc.get("userName"))
+    if store.user_name_taken(call.session, user_name):
+        raise errors.uniqueness("userName is taken")
     values = wanted(doc)
     _check_external_id(call, values["external_id"], None)
     wishes = posts_wanted(call, doc)
@@ -152,8 +178,10 @@ def create(call: Call, doc: dict[str, Any]) -> Person:
                         people.PostSpec(primary.node_id, primary.title, primary.order))
     _add_posts(call, person.id, [w for w in wishes if w.kind != "primary"])
     password = doc.get("password")
+    store.set_user_name(call.session, call.ctx, person.id, user_name)
     account = accounts.create(call.session, call.settings, call.ctx,
-                              username=user_name, account_type="user", person_id=person.id,
+                              username=account_name(call, user_name), account_type="user",
+                              person_id=person.id,
                               password=as_text(password, "password"), must_change_password=True)
     if doc.get("active") is False:
         accounts.freeze(call.session, call.ctx, account.id)
@@ -175,16 +203,23 @@ def replace(call: Call, person: Person, doc: dict[str, Any]) -> None:
     """PUT (RFC 7644 §3.5.1), and the result of a PATCH: readOnly values are ignored."""
     account = store.account_of(call.session, person.id)
     user_name = doc.get("userName")
-    if account is not None and isinstance(user_name, str) \
-            and user_name.strip().lower() != account.username:
+    current = store.user_names(call.session, [person.id]).get(person.id) or (
+        account.username if account is not None else None)
+    if current is not None and isinstance(user_name, str) \
+            and user_name.strip().lower() != current.lower():
         raise errors.mutability("userName cannot change")
     _update_fields(call, person, wanted(doc))
     wishes = posts_wanted(call, doc)
     if wishes is not None:
         _update_posts(call, person, wishes)
     if account is None and isinstance(user_name, str):
-        account = accounts.create(call.session, call.settings, call.ctx, username=user_name,
-                                  account_type="user", person_id=person.id)
+        user_name = check_user_name(user_name)
+        if store.user_name_taken(call.session, user_name):
+            raise errors.uniqueness("userName is taken")
+        store.set_user_name(call.session, call.ctx, person.id, user_name)
+        account = accounts.create(call.session, call.settings, call.ctx,
+                                  username=account_name(call, user_name), account_type="user",
+                                  person_id=person.id)
     if account is not None:
         if isinstance(doc.get("password"), str):
             accounts.set_password(call.session, call.settings, call.ctx, account.id,

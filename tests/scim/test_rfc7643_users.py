@@ -168,3 +168,41 @@ def test_a_bad_value_is_invalid_value_and_nothing_is_written(edu, sessions):
     assert response.get_json(force=True)["scimType"] == "invalidValue"
     with sessions() as s_:
         assert s_.query(Person).count() == before
+
+
+def test_user_principal_names_are_user_names(edu, sessions):
+    response = edu.post("/Users", new_user("Li.Na@QP.gov.cn"))
+    assert response.status_code == 201, response.data
+    body = response.get_json(force=True)
+    assert body["userName"] == "Li.Na@QP.gov.cn"
+    with sessions() as s_:
+        account = s_.scalar(select(Account).where(Account.person_id == uuid.UUID(body["id"])))
+        assert account.username == "li.na.qp.gov.cn"
+    found = edu.get("/Users", filter='userName eq "li.na@qp.gov.cn"').get_json(force=True)
+    assert [r["id"] for r in found["Resources"]] == [body["id"]]
+    clash = edu.post("/Users", new_user("LI.NA@qp.gov.cn"))
+    assert clash.status_code == 409 and clash.get_json(force=True)["scimType"] == "uniqueness"
+    assert edu.post("/Users", new_user("li.na.qp.gov.cn")).status_code == 409
+
+
+def test_the_same_post_replayed_concurrently_makes_one_user(world, edu, sessions):
+    import threading
+
+    app, _ = world
+    statuses: list[int] = []
+    barrier = threading.Barrier(5)
+
+    def post() -> None:
+        client = app.test_client()
+        barrier.wait()
+        statuses.append(client.post("/scim/v2/Users", json=new_user("replay@qp.gov.cn"),
+                                    headers={"Authorization": f"Bearer {edu.token}"}).status_code)
+
+    threads = [threading.Thread(target=post) for _ in range(5)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(statuses) == [201, 409, 409, 409, 409]
+    with sessions() as s_:
+        assert s_.query(Person).filter(Person.name == "王芳").count() == 1
