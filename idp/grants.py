@@ -180,7 +180,8 @@ def revoke_session_grants(session: Session, session_id: str, reason: str) -> lis
 
 
 def live_grant(session: Session, grant_id: str | uuid.UUID | None) -> OAuthGrant | None:
-    """The grant if it is alive: not revoked, not expired, and its account usable."""
+    """The grant if it is alive: not revoked, not expired, its account usable and still
+    allowed this app (a temporary account whose listed apps changed loses it at once)."""
     try:
         key = grant_id if isinstance(grant_id, uuid.UUID) else uuid.UUID(str(grant_id))
     except ValueError:
@@ -189,7 +190,8 @@ def live_grant(session: Session, grant_id: str | uuid.UUID | None) -> OAuthGrant
     if grant is None or grant.revoked_at is not None or grant.expires_at <= utcnow():
         return None
     account = session.get(Account, grant.account_id)
-    if account is None or not accounts.usable(account):
+    if account is None or not accounts.usable(account) or not apps.account_may_use(
+            session, account, grant.client_id):
         return None
     return grant
 

@@ -139,3 +139,25 @@ def test_unknown_and_missing_refresh_token(world, rp) -> None:
     r = http.post("/oauth/token", data={"grant_type": "refresh_token"},
                   headers=flow.auth_headers(rp))
     assert r.status_code == 400 and r.get_json()["error"] == "invalid_request"
+
+
+def test_temporary_account_delisted_from_the_app_loses_its_grant(world, rp, sessions, ctx,
+                                                                 dsettings) -> None:
+    import datetime as dt
+
+    from directory import apps
+    from directory.db import utcnow
+
+    app, w = world
+    with sessions.begin() as s:
+        temp = accounts.create(s, dsettings, ctx, username="temp02", account_type="temporary",
+                               person_id=w["leader"], expires_at=utcnow() + dt.timedelta(days=5))
+        apps.set_account_apps(s, ctx, temp, [rp["client_id"]])
+        temp_id = temp.id
+    http = signed_in(app, temp_id)
+    first = tokens_for(http, rp, scope=OFFLINE)
+    assert http.get("/userinfo", headers=bearer(first["access_token"])).status_code == 200
+    with sessions.begin() as s:
+        apps.set_account_apps(s, ctx, accounts.get_account(s, temp_id), [])
+    assert refresh(http, rp, first["refresh_token"]).get_json()["error"] == "invalid_grant"
+    assert http.get("/userinfo", headers=bearer(first["access_token"])).status_code == 401
