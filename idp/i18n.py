@@ -71,6 +71,14 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "amr.otp": ("动态验证码", "one-time code"),
     "sessions_link": ("登录设备与会话", "Devices and sessions"),
     "sign_out": ("退出登录", "Sign out"),
+    "freeze_title": ("冻结账号", "Freeze my account"),
+    "freeze_help": ("设备丢失或账号可能被盗用时，可立即冻结账号：所有设备和应用上的登录随即失效，"
+                    "之后需由管理员解冻。",
+                    "If a device is lost or the account may be misused, freeze it now: every "
+                    "device and app is signed out at once, and only an administrator can "
+                    "unfreeze it."),
+    "freeze_confirm": ("我确认冻结本账号", "I confirm: freeze this account"),
+    "freeze_submit": ("冻结账号", "Freeze account"),
     "sessions_title": ("登录设备与会话", "Devices and sessions"),
     "device": ("设备", "Device"),
     "ip": ("IP 地址", "IP address"),

@@ -419,3 +419,19 @@ def end_other_sessions() -> Response:
                      target_id=account.id, summary={"reason": "ended_by_user",
                                                     "sessions": len(ended)})
     return _redirect(_with_lang(f"{ACCOUNT_PATH}/sessions"), 303)
+
+
+@bp.post(f"{ACCOUNT_PATH}/freeze")
+def freeze_own_account() -> Response:
+    """#4 Freeze: the user, from any signed-in device (a lost phone), freezes their own
+    account; every session and grant dies with it. Only an administrator unfreezes."""
+    rt = _rt()
+    with rt.sessions.begin() as db:
+        signed_in = _signed_in(db)
+        if signed_in is None:
+            return _to_login()
+        _, account = signed_in
+        if request.form.get("confirm") != "yes":
+            return _redirect(_with_lang(ACCOUNT_PATH))
+        accounts.freeze(db, _ctx(account), account.id)
+    return _signed_out()

@@ -157,3 +157,26 @@ def test_session_pages_in_english(signin) -> None:
     body = text(client.get("/account/sessions?lang=en"))
     assert "Devices and sessions" in body and "This device" in body
     assert '<input type="hidden" name="lang" value="en">' in body
+
+
+def test_user_freezes_their_own_account_from_another_device(signin, sessions) -> None:
+    from sqlalchemy import select
+
+    from directory.models import Account
+    from directory.models import AccountStatus
+    from directory.models import AuditEvent
+
+    app, w, _ = signin
+    lost_phone, laptop = _signed_in(app, agent="Phone"), _signed_in(app, agent="Laptop")
+    token = fields(text(laptop.get("/account")))["csrf_token"]
+    unconfirmed = laptop.post("/account/freeze", data={"csrf_token": token})
+    assert unconfirmed.status_code == 303 and laptop.get("/account").status_code == 200
+    out = laptop.post("/account/freeze", data={"csrf_token": token, "confirm": "yes"})
+    assert out.status_code == 303 and out.headers["Location"] == "/login"
+    assert lost_phone.get("/account").status_code == 303
+    assert live_rows(sessions, w["clerk_account"]) == []
+    assert login(app.test_client(), "clerk", PASSWORD).status_code == 401
+    with sessions() as s:
+        assert s.get(Account, w["clerk_account"]).status == AccountStatus.FROZEN
+        assert s.scalar(select(AuditEvent.actor).where(AuditEvent.action == "account.frozen")
+                        ) == f"account:{w['clerk_account']}"
