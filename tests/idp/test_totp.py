@@ -175,3 +175,29 @@ def test_freeze_between_steps_voids_the_pending_step(signin, sessions, ctx) -> N
         accounts.freeze(s, ctx, w["boss_account"])
     late = step(client, first, "/login/totp", code=code_at(secret))
     assert late.status_code == 401 and cookie(client) is None
+
+
+def test_one_code_in_parallel_signs_in_once(signin, sessions) -> None:
+    """Eight browsers that passed the password send the same code at the same moment:
+    one session, seven refusals (the claim is one conditional UPDATE)."""
+    import threading
+
+    app, w, secret = signin
+    browsers = [app.test_client() for _ in range(8)]
+    pages = [login(b, "boss", ADMIN_PASSWORD) for b in browsers]
+    code = code_at(secret)
+    barrier = threading.Barrier(len(browsers))
+    statuses: list[int] = []
+
+    def send(browser, page) -> None:
+        barrier.wait()
+        statuses.append(step(browser, page, "/login/totp", code=code).status_code)
+
+    threads = [threading.Thread(target=send, args=pair) for pair in zip(browsers, pages,
+                                                                         strict=True)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert sorted(statuses) == [303] + [401] * 7
+    assert len(live_rows(sessions, w["boss_account"])) == 1
