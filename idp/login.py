@@ -41,6 +41,7 @@ from directory import audit
 from directory.db import utcnow
 from directory.errors import DomainError
 from directory.models import Account
+from directory.models import AccountStatus
 from directory.models import AccountType
 from directory.models import BrowserSession
 from directory.passwords import PasswordSettings
@@ -192,9 +193,10 @@ def _password_refusal(db: Session, rt: Runtime, account: Account | None,
         return "unknown_account" if account is None else "no_password"
     if not accounts.check_password(db, rt.directory, account, password):
         return "wrong_password"
-    if not accounts.usable(account) or account.type == AccountType.SERVICE:
-        return f"account_{account.status.value}"
-    return None
+    if not accounts.usable(account):  # frozen, deactivated, expired or past expires_at
+        active = account.status == AccountStatus.ACTIVE
+        return "account_expired" if active else f"account_{account.status.value}"
+    return "service_account" if account.type == AccountType.SERVICE else None
 
 
 def _failed(db: Session, rt: Runtime, account: Account | None, reason: str) -> None:
