@@ -20,7 +20,11 @@ $(VENV)/.test-deps: $(BIN)/idp
 
 install: $(BIN)/idp
 
-install-test: $(VENV)/.test-deps
+# the third-party OIDC relying party of tests/idp/test_e2e_openid_client.py (npm)
+tests/e2e/node_modules/.package-lock.json: tests/e2e/package.json tests/e2e/package-lock.json
+	cd tests/e2e && npm ci --no-audit --no-fund --loglevel=error
+
+install-test: $(VENV)/.test-deps tests/e2e/node_modules/.package-lock.json
 
 run: install
 	$(BIN)/idp init
@@ -40,4 +44,4 @@ test: install-test lint
 	  echo "== again on $$IDP_TEST_DATABASE_URL"; $(BIN)/pytest -q -p no:cacheprovider; fi
 
 clean:
-	rm -rf $(VENV) var .pytest_cache
+	rm -rf $(VENV) var .pytest_cache tests/e2e/node_modules
