@@ -41,8 +41,8 @@ from idp.oidc import bp
 from idp.oidc.pages import browser_session
 from idp.oidc.pages import error_page
 from idp.oidc.pages import error_to_client
+from idp.oidc.pages import found
 from idp.oidc.pages import refused
-from idp.oidc.pages import see_other
 from idp.oidc.pages import to_client
 from policies import apps as app_policy
 
@@ -116,14 +116,14 @@ def _needs_login(browser: BrowserSession | None, redirect_uri: str) -> Response 
     if browser is None:
         if "none" in prompts:
             return error_to_client(redirect_uri, "login_required")
-        return see_other(_login_url(drop=("prompt", "max_age")))
+        return found(_login_url(drop=("prompt", "max_age")))
     max_age = request.values.get("max_age", "")
     stale = max_age.isdigit() and (
         utcnow() - browser.auth_time > dt.timedelta(seconds=int(max_age)))
     if "login" in prompts or stale:
         if "none" in prompts:
             return error_to_client(redirect_uri, "login_required")
-        return see_other(_login_url(drop=("prompt", "max_age")))
+        return found(_login_url(drop=("prompt", "max_age")))
     return None
 
 

@@ -20,8 +20,8 @@ from idp.oidc import bp
 from idp.oidc.id_token import decode_id_token_hint
 from idp.oidc.pages import browser_session
 from idp.oidc.pages import error_page
+from idp.oidc.pages import found
 from idp.oidc.pages import page
-from idp.oidc.pages import see_other
 from idp.runtime import runtime
 
 
@@ -59,7 +59,7 @@ def end_session() -> Response:
         return page("confirm_logout.html", fields=list(request.values.items(multi=True)))
     if browser is not None and (hint is None or hint.get("sub") == str(browser.account_id)):
         _end_browser_session(browser)
-    response = see_other(target) if target else page("logged_out.html")
+    response = found(target) if target else page("logged_out.html")
     sessions.clear_cookie(response, runtime(current_app).settings)
     return response
 

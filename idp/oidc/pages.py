@@ -37,7 +37,7 @@ def page(template: str, status: int = 200, **context: Any) -> Response:
                     mimetype="text/html")
 
 
-def see_other(location: str) -> Response:
+def found(location: str) -> Response:
     """A 302 (RFC 6749 §4.1.2 examples), never cached."""
     return Response(status=302, headers={"Location": location, "Cache-Control": "no-store",
                                          "Referrer-Policy": "no-referrer"})
@@ -50,7 +50,7 @@ def error_page(error: str, status: int = 400) -> Response:
 def to_client(redirect_uri: str, params: dict[str, str]) -> Response:
     """Every authorization response carries ``iss`` (RFC 9207 §2), success or error."""
     params = {**params, "iss": grants.settings().issuer}
-    return see_other(add_params_to_uri(redirect_uri, list(params.items())))
+    return found(add_params_to_uri(redirect_uri, list(params.items())))
 
 
 def error_to_client(redirect_uri: str, error: OAuth2Error | str) -> Response:

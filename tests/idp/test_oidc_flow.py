@@ -217,6 +217,26 @@ def test_prompt_login_sends_a_signed_in_user_to_login(world, rp) -> None:
     assert "prompt" not in parse_qs(urlsplit(r.headers["Location"]).query)["next"][0]
 
 
+def test_prompt_none_with_a_session_issues_a_code(world, rp) -> None:
+    app, w = world
+    got = query(authorize(signed_in(app, w["clerk_account"]), rp, prompt="none"))
+    assert got["code"] and got["iss"] == ISSUER
+
+
+def test_max_age_exceeded_means_login_again(world, rp, sessions) -> None:
+    import datetime as dt
+
+    app, w = world
+    http = signed_in(app, w["clerk_account"])
+    with sessions.begin() as s:
+        for row in s.scalars(select(BrowserSession)):
+            row.auth_time = row.auth_time - dt.timedelta(minutes=10)
+    assert query(authorize(http, rp, max_age="3600"))["code"]
+    r = authorize(http, rp, max_age="60")
+    assert urlsplit(r.headers["Location"]).path == "/login"
+    assert query(authorize(http, rp, max_age="60", prompt="none"))["error"] == "login_required"
+
+
 def test_post_authorize(world, rp) -> None:
     app, w = world
     http = signed_in(app, w["clerk_account"])
