@@ -615,16 +615,19 @@ class SeenOnce(Base):
 
 
 class ScimIdentity(Base):
-    """The SCIM ``userName`` of a person provisioned over SCIM (#5), as the client wrote it:
-    Entra ID and Okta send user principal names and e-mail addresses, which the account
-    username rule does not allow. ``user_name_key`` (lower case) makes it unique whatever
-    the case (RFC 7643 §4.1.1: userName is caseExact false); the account gets a username
-    derived from it."""
+    """What SCIM (#5) says of a person beyond DOMAIN.md §2. ``user_name``: the userName as
+    the client wrote it (Entra ID and Okta send user principal names and e-mail addresses,
+    which the account username rule does not allow; the account gets a name derived from
+    it), unique whatever the case through ``user_name_key`` (RFC 7643 §4.1.1). The
+    enterprise extension's ``employeeNumber`` and ``manager`` (RFC 7643 §4.3)."""
 
     __tablename__ = "scim_identities"
 
     person_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("persons.id"), primary_key=True)
-    user_name: Mapped[str] = mapped_column(String(255))
-    user_name_key: Mapped[str] = mapped_column(
+    user_name: Mapped[str | None] = mapped_column(String(255))
+    user_name_key: Mapped[str | None] = mapped_column(
         String(255).with_variant(String(255, collation="C"), "postgresql"), unique=True)
+    employee_number: Mapped[str | None] = mapped_column(String(64), index=True)
+    manager_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("persons.id"))
     created_at: Mapped[created_at]
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

@@ -112,6 +112,8 @@ PERSON_FIELDS: dict[str, Callable[[], Any]] = {
     "active": _active_column,
     "created": lambda: Person.created_at,
     "last_modified": lambda: Person.updated_at,
+    "employee_number": lambda: ScimIdentity.employee_number,
+    "manager": lambda: ScimIdentity.manager_id,
 }
 POST_FIELDS: dict[str, Callable[[], Any]] = {
     "post.node": lambda: Post.node_id,

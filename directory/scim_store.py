@@ -29,6 +29,7 @@ from sqlalchemy import select
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.orm import aliased
 
 from directory import apps
 from directory import audit
@@ -333,7 +334,7 @@ def set_node_order(session: Session, ctx: audit.Context, node_: Node, order: int
 def user_names(session: Session, person_ids: list[uuid.UUID]) -> dict[uuid.UUID, str]:
     rows = session.execute(select(ScimIdentity.person_id, ScimIdentity.user_name).where(
         ScimIdentity.person_id.in_(person_ids)))
-    return {pid: name for pid, name in rows}
+    return {pid: name for pid, name in rows if name is not None}
 
 
 def user_name_taken(session: Session, user_name: str) -> bool:
@@ -344,11 +345,40 @@ def user_name_taken(session: Session, user_name: str) -> bool:
         or session.scalar(select(Account.id).where(Account.username == key)) is not None)
 
 
+def _identity(session: Session, person_id: uuid.UUID) -> ScimIdentity:
+    row = session.get(ScimIdentity, person_id)
+    if row is None:
+        row = ScimIdentity(person_id=person_id)
+        session.add(row)
+    return row
+
+
 def set_user_name(session: Session, ctx: audit.Context, person_id: uuid.UUID,
                   user_name: str) -> None:
     """Record the SCIM userName of a person (the unique key catches a concurrent twin)."""
-    session.add(ScimIdentity(person_id=person_id, user_name=user_name.strip(),
-                             user_name_key=user_name.strip().lower()))
+    row = _identity(session, person_id)
+    row.user_name, row.user_name_key = user_name.strip(), user_name.strip().lower()
     session.flush()
     audit.record(session, "person.scim_user_name_set", ctx, target_type="person",
                  target_id=person_id, summary={"user_name": user_name.strip()})
+
+
+def enterprise_of(session: Session,
+                  person_ids: list[uuid.UUID]) -> dict[uuid.UUID, tuple[str | None, Person | None]]:
+    """(employeeNumber, manager) of each person that has either."""
+    manager = aliased(Person)
+    rows = session.execute(select(ScimIdentity.person_id, ScimIdentity.employee_number, manager)
+                           .outerjoin(manager, manager.id == ScimIdentity.manager_id)
+                           .where(ScimIdentity.person_id.in_(person_ids)))
+    return {pid: (number, boss) for pid, number, boss in rows}
+
+
+def set_enterprise(session: Session, ctx: audit.Context, person_id: uuid.UUID,
+                   employee_number: str | None, manager_id: uuid.UUID | None) -> None:
+    """RFC 7643 §4.3: employeeNumber and manager of a person."""
+    row = _identity(session, person_id)
+    row.employee_number, row.manager_id = employee_number, manager_id
+    session.flush()
+    audit.record(session, "person.enterprise_set", ctx, target_type="person",
+                 target_id=person_id, summary={"employee_number": employee_number,
+                                               "manager_id": manager_id})

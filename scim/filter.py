@@ -32,7 +32,7 @@ from scim import schemas as s
 
 MAX_LENGTH = 4096
 MAX_DEPTH = 32
-UUID_FIELDS = {"id", "post.node", "member.value", "group.value", "parent", "owner"}
+UUID_FIELDS = {"id", "post.node", "member.value", "group.value", "parent", "owner", "manager"}
 ENUM_FIELDS = {"gender", "visibility_class", "post.kind", "status", "member.type"}
 DATE_FIELDS = {"post.start", "post.end"}
 WITHIN = {"post.": "posts", "member.": "members", "group.": "groups"}

@@ -46,12 +46,22 @@ def users(session: Any, client: store.Client, settings: DirectorySettings, base:
     ids = [p.id for p in people]
     accounts = store.accounts_of(session, ids)
     names = store.user_names(session, ids)
+    enterprise = store.enterprise_of(session, ids)
     posts = store.posts_of(session, ids)
     groups = store.groups_of(session, client, ids)
     nodes = store.nodes_by_id(session, {p.node_id for ps in posts.values() for p in ps})
-    return [_user(session, settings, base, p, names.get(p.id) or getattr(
+    docs = [_user(session, settings, base, p, names.get(p.id) or getattr(
         accounts.get(p.id), "username", None), accounts.get(p.id), posts[p.id], groups[p.id],
         nodes) for p in people]
+    for doc, person in zip(docs, people, strict=True):
+        number, boss = enterprise.get(person.id, (None, None))
+        section = doc.setdefault(s.ENTERPRISE, {})
+        if number:
+            section["employeeNumber"] = number
+        if boss is not None:
+            section["manager"] = {"value": str(boss.id), "$ref": f"{base}/Users/{boss.id}",
+                                  "displayName": boss.name}
+    return docs
 
 
 def _user(session: Any, settings: DirectorySettings, base: str, person: Person,

@@ -104,7 +104,11 @@ USER_SCHEMA = Schema(USER, "User", "User Account (a person and their login accou
          mutability="immutable",
          description="login name: 3–64 of a-z 0-9 . _ -, compared case-insensitively"),
     Attr("name", type="complex", sub=(
-        Attr("formatted", mutability=RO, field="name", description="the full name (姓名)"),)),
+        Attr("formatted", mutability=RO, field="name", description="the full name (姓名)"),
+        Attr("familyName", mutability="writeOnly", returned="never",
+             description="composes displayName when it is not given; not stored"),
+        Attr("givenName", mutability="writeOnly", returned="never",
+             description="composes displayName when it is not given; not stored"))),
     Attr("displayName", required=True, field="name", description="the full name (姓名)"),
     Attr("title", field="position", description="position (职务)"),
     Attr("active", type="boolean", field="active",
@@ -123,6 +127,11 @@ USER_SCHEMA = Schema(USER, "User", "User Account (a person and their login accou
         Attr("display", mutability=RO))),
 ))
 ENTERPRISE_SCHEMA = Schema(ENTERPRISE, "EnterpriseUser", "Enterprise User", (
+    Attr("employeeNumber", case_exact=True, field="employee_number"),
+    Attr("manager", type="complex", sub=(
+        Attr("value", case_exact=True, field="manager", description="the manager's User id"),
+        Attr("$ref", type="reference", refs=("User",)),
+        Attr("displayName", mutability=RO))),
     Attr("organization", mutability=RO, description="the unit (使用单位) of the primary post"),
     Attr("department", mutability=RO, description="the node of the primary post"),
 ))

@@ -80,7 +80,9 @@ def _pick(items: Any, kind: str | None) -> str | None:
 def wanted(doc: dict[str, Any]) -> dict[str, Any]:
     """Person fields a document asks for (None: not given)."""
     gov = doc.get(s.GOV_USER, {})
-    name = doc.get("displayName") or (doc.get("name") or {}).get("formatted")
+    parts = doc.get("name") or {}
+    composed = _compose(parts.get("familyName"), parts.get("givenName"))
+    name = doc.get("displayName") or parts.get("formatted") or composed
     out: dict[str, Any] = {
         "name": as_text(name, "displayName"), "email": _pick(doc.get("emails"), None),
         "mobile": _pick(doc.get("phoneNumbers"), "mobile"),
@@ -97,6 +99,35 @@ def wanted(doc: dict[str, Any]) -> dict[str, Any]:
         else:
             out[key] = as_text(value, attr)
     return out
+
+
+def _compose(family: Any, given: Any) -> str | None:
+    """A full name from its parts: 张 + 伟 → 张伟; Isaac + Brock → Isaac Brock."""
+    family, given = as_text(family, "familyName"), as_text(given, "givenName")
+    if not family and not given:
+        return None
+    if any("\u4e00" <= c <= "\u9fff" for c in (family or "") + (given or "")):
+        return f"{family or ''}{given or ''}"
+    return " ".join(x for x in (given, family) if x)
+
+
+def set_enterprise(call: Call, person: Person, doc: dict[str, Any]) -> None:
+    """employeeNumber and manager (RFC 7643 §4.3); Entra's legacy dialect sends the
+    manager as a bare id string, read as its value."""
+    section = doc.get(s.ENTERPRISE, {})
+    number = as_text(section.get("employeeNumber"), "employeeNumber") or None
+    manager = section.get("manager") or {}
+    manager_ref = as_text(manager.get("value"), "manager") or None
+    boss = None
+    if manager_ref is not None:
+        boss = store.person(call.session, call.client, manager_ref)
+        if boss is None or boss.id == person.id:
+            raise errors.invalid_value("manager names a User that does not exist")
+    current_number, current_boss = store.enterprise_of(call.session, [person.id]).get(
+        person.id, (None, None))
+    boss_id = boss.id if boss else None
+    if (number, boss_id) != (current_number, current_boss.id if current_boss else None):
+        store.set_enterprise(call.session, call.ctx, person.id, number, boss_id)
 
 
 def _check_external_id(call: Call, value: str | None, person_id: uuid.UUID | None) -> None:
@@ -177,6 +208,7 @@ def create(call: Call, doc: dict[str, Any]) -> Person:
     person = people.add(call.session, call.settings, call.ctx, data,
                         people.PostSpec(primary.node_id, primary.title, primary.order))
     _add_posts(call, person.id, [w for w in wishes if w.kind != "primary"])
+    set_enterprise(call, person, doc)
     password = doc.get("password")
     store.set_user_name(call.session, call.ctx, person.id, user_name)
     account = accounts.create(call.session, call.settings, call.ctx,
@@ -212,6 +244,7 @@ def replace(call: Call, person: Person, doc: dict[str, Any]) -> None:
     wishes = posts_wanted(call, doc)
     if wishes is not None:
         _update_posts(call, person, wishes)
+    set_enterprise(call, person, doc)
     if account is None and isinstance(user_name, str):
         user_name = check_user_name(user_name)
         if store.user_name_taken(call.session, user_name):
