@@ -176,7 +176,7 @@ def login_submit() -> Response:
         reason = _password_refusal(db, rt, account, password)
         if reason is not None:
             _failed(db, rt, account, reason)
-            return _page("login/form.html", 401, next_url=next_url, login=login,
+            return _page("login/form.html", 403, next_url=next_url, login=login,
                          error="idp.login.refused")
         assert account is not None
         return _proceed(db, rt, account, next_url, ("pwd",))
@@ -253,7 +253,7 @@ def _resume(db: Session, rt: Runtime, stage: str) -> tuple[mfa.Pending, Account]
 
 
 def _expired() -> Response:
-    return _page("login/form.html", 401, next_url=None, login="", error="idp.login.step_expired")
+    return _page("login/form.html", 403, next_url=None, login="", error="idp.login.step_expired")
 
 
 @bp.post("/login/totp")
@@ -266,7 +266,7 @@ def totp_submit() -> Response:
         pending, account = resumed
         if not mfa.verify(db, rt.directory, account, request.form.get("code", "")):
             _failed(db, rt, account, "wrong_totp")
-            return _step(account, pending, 401, "idp.totp.refused", request.form["pending"])
+            return _step(account, pending, 403, "idp.totp.refused", request.form["pending"])
         return _proceed(db, rt, account, pending.next_url, (*pending.amr, "otp"))
 
 
@@ -281,7 +281,7 @@ def enrol_submit() -> Response:
         secret = str(pending.enrol_secret)
         if not mfa.confirm_enrolment(db, secret, account, request.form.get("code", "")):
             _failed(db, rt, account, "wrong_totp")
-            return _step(account, pending, 401, "idp.totp.refused", request.form["pending"])
+            return _step(account, pending, 403, "idp.totp.refused", request.form["pending"])
         accounts.set_totp_secret(db, rt.directory, _ctx(account), account.id, secret)
         return _proceed(db, rt, account, pending.next_url, (*pending.amr, "otp"))
 

@@ -45,7 +45,7 @@ def test_freeze_and_unfreeze(signin, sessions, cli_env) -> None:
     assert _actor(sessions, "account.frozen").startswith("cli:")
     assert live_rows(sessions, w["clerk_account"]) == []
     assert client.get("/account").status_code == 303
-    assert login(app.test_client(), "clerk", PASSWORD).status_code == 401
+    assert login(app.test_client(), "clerk", PASSWORD).status_code == 403
     again = run(cli_env, "account", "freeze", "clerk")
     assert again.exit_code != 0 and "directory.account.not_active" in again.output
     thawed = run(cli_env, "account", "unfreeze", "clerk")

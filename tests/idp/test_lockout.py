@@ -28,7 +28,7 @@ def signin(world, sessions, dsettings, ctx):
 
 def _fail(client, username: str, times: int) -> None:
     for _ in range(times):
-        assert login(client, username, "wrong password!").status_code == 401
+        assert login(client, username, "wrong password!").status_code == 403
 
 
 def test_five_failures_lock_the_account(signin, sessions, settings, monkeypatch) -> None:
@@ -40,7 +40,7 @@ def test_five_failures_lock_the_account(signin, sessions, settings, monkeypatch)
     fresh = app.test_client()
     locked = login(fresh, "clerk", PASSWORD)
     wrong = login(fresh, "clerk", "wrong password!")
-    assert locked.status_code == wrong.status_code == 401
+    assert locked.status_code == wrong.status_code == 403
     assert text(locked) == text(wrong) and error_code(text(locked)) == "idp.login.refused"
     failed = [s for a, s in actions(sessions) if a == "login.failed"]
     assert failed[2 * settings.login_max_failures - 2] == '{"locked": true, "reason": "wrong_password"}'
@@ -93,11 +93,11 @@ def test_wrong_codes_count_towards_the_lock(signin, settings) -> None:
     wrong = f"{(int(code_at(secret)) + 500_000) % 1_000_000:06d}"
     for _ in range(settings.login_max_failures):
         page = step(client, page, "/login/totp", code=wrong)
-        assert page.status_code == 401
+        assert page.status_code == 403
     # locked now: even the right code and then the right password are refused
     late = step(client, page, "/login/totp", code=code_at(secret))
-    assert late.status_code == 401 and error_code(text(late)) == "idp.login.step_expired"
-    assert login(app.test_client(), "boss", ADMIN_PASSWORD).status_code == 401
+    assert late.status_code == 403 and error_code(text(late)) == "idp.login.step_expired"
+    assert login(app.test_client(), "boss", ADMIN_PASSWORD).status_code == 403
 
 
 def test_one_address_is_limited(signin, monkeypatch) -> None:
@@ -105,9 +105,9 @@ def test_one_address_is_limited(signin, monkeypatch) -> None:
     monkeypatch.setattr(throttle, "IP_MAX_FAILURES", 4)
     attacker = app.test_client()
     for n in range(4):  # spread over unknown accounts: no account lock helps here
-        assert login(attacker, f"guess{n}", "wrong password!").status_code == 401
+        assert login(attacker, f"guess{n}", "wrong password!").status_code == 403
     blocked = login(attacker, "clerk", PASSWORD)
-    assert blocked.status_code == 401 and error_code(text(blocked)) == "idp.login.refused"
+    assert blocked.status_code == 403 and error_code(text(blocked)) == "idp.login.refused"
     elsewhere = app.test_client()
     elsewhere.environ_base["REMOTE_ADDR"] = "10.1.2.3"
     assert login(elsewhere, "clerk", PASSWORD).status_code == 303

@@ -146,7 +146,7 @@ def test_every_refusal_is_identical(signin, sessions, dsettings, ctx) -> None:
     }
     assert len(set(cases.values())) == 1, cases
     status, _, code = cases["unknown"]
-    assert status == 401 and code == "idp.login.refused"
+    assert status == 403 and code == "idp.login.refused"
     assert nopass and service  # made, refused like the rest
     reasons = [summary for action, summary in actions(sessions) if action == "login.failed"]
     assert len(reasons) == 7

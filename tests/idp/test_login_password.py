@@ -78,7 +78,7 @@ def test_first_sign_in_forces_a_change(newcomer, sessions) -> None:
         account = s.get(Account, w["villager_account"])
         assert not account.must_change_password
     assert len(live_rows(sessions, w["villager_account"])) == 1
-    assert login(other, "villager", PASSWORD).status_code == 401  # the old password is gone
+    assert login(other, "villager", PASSWORD).status_code == 403  # the old password is gone
     assert login(app.test_client(), "villager", NEW).status_code == 303  # no change asked
 
 
@@ -92,7 +92,7 @@ def test_the_change_form_cannot_be_replayed(newcomer) -> None:
     assert again.status_code == 400  # its CSRF token was bound to "no session"
     client.delete_cookie("idp_session")
     again = step(client, page, "/login/password", new_password=NEW + "2", confirm=NEW + "2")
-    assert again.status_code == 401 and error_code(text(again)) == "idp.login.step_expired"
+    assert again.status_code == 403 and error_code(text(again)) == "idp.login.step_expired"
 
 
 def test_old_admin_password_expires(signin, sessions, settings) -> None:

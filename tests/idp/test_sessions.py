@@ -175,7 +175,7 @@ def test_user_freezes_their_own_account_from_another_device(signin, sessions) ->
     assert out.status_code == 303 and out.headers["Location"] == "/login"
     assert lost_phone.get("/account").status_code == 303
     assert live_rows(sessions, w["clerk_account"]) == []
-    assert login(app.test_client(), "clerk", PASSWORD).status_code == 401
+    assert login(app.test_client(), "clerk", PASSWORD).status_code == 403
     with sessions() as s:
         assert s.get(Account, w["clerk_account"]).status == AccountStatus.FROZEN
         assert s.scalar(select(AuditEvent.actor).where(AuditEvent.action == "account.frozen")

@@ -60,7 +60,7 @@ def test_wrong_code_refused_and_counted(signin, sessions) -> None:
     first = login(client, "boss", ADMIN_PASSWORD)
     wrong = f"{(int(code_at(secret)) + 1) % 1_000_000:06d}"
     refused = step(client, first, "/login/totp", code=wrong)
-    assert refused.status_code == 401 and error_code(text(refused)) == "idp.totp.refused"
+    assert refused.status_code == 403 and error_code(text(refused)) == "idp.totp.refused"
     assert cookie(client) is None
     with sessions() as s:
         assert s.scalar(select(AuditEvent.summary).where(AuditEvent.action == "login.failed")
@@ -79,9 +79,9 @@ def test_a_time_step_is_accepted_once(signin, sessions) -> None:
                 code=code).status_code == 303
     second = app.test_client()
     replay = step(second, login(second, "boss", ADMIN_PASSWORD), "/login/totp", code=code)
-    assert replay.status_code == 401 and error_code(text(replay)) == "idp.totp.refused"
+    assert replay.status_code == 403 and error_code(text(replay)) == "idp.totp.refused"
     older = step(second, replay, "/login/totp", code=code_at(secret, -1))
-    assert older.status_code == 401  # an earlier step than the last accepted one
+    assert older.status_code == 403  # an earlier step than the last accepted one
     later = code_at(secret, 1)
     assert step(second, older, "/login/totp", code=later).status_code == 303
     with sessions() as s:
@@ -114,7 +114,7 @@ def test_administrator_without_totp_enrols(signin, sessions, dsettings, ctx) -> 
         assert s.get(Account, admin.id).totp_secret_enc is None  # not before it is proven
     wrong = step(client, page, "/login/enrol", code="000000" if code_at(secret) != "000000"
                  else "111111")
-    assert wrong.status_code == 401 and secret in text(wrong)  # same secret offered again
+    assert wrong.status_code == 403 and secret in text(wrong)  # same secret offered again
     done = step(client, wrong, "/login/enrol", code=code_at(secret))
     assert done.status_code == 303 and done.headers["Location"] == "/account"
     with sessions() as s:
@@ -137,7 +137,7 @@ def test_pending_step_cannot_be_skipped(signin) -> None:
     for path in ("/login/password", "/login/enrol"):
         skipped = step(client, first, path, new_password="a brand new pass", confirm="a brand "
                        "new pass", code="123456")
-        assert skipped.status_code == 401
+        assert skipped.status_code == 403
         assert error_code(text(skipped)) == "idp.login.step_expired"
     assert cookie(client) is None
 
@@ -149,7 +149,7 @@ def test_pending_step_is_bound_to_the_browser(signin) -> None:
     thief = app.test_client()
     own = fields(text(thief.get("/login")))
     stolen = thief.post("/login/totp", data=own | {"pending": pending, "code": code_at(secret)})
-    assert stolen.status_code == 401 and error_code(text(stolen)) == "idp.login.step_expired"
+    assert stolen.status_code == 403 and error_code(text(stolen)) == "idp.login.step_expired"
 
 
 @pytest.mark.parametrize("tamper", ["expired", "forged"])
@@ -164,7 +164,7 @@ def test_pending_step_expires_and_is_signed(signin, monkeypatch, tamper) -> None
         form["pending"] = form["pending"][:-3] + ("AAA" if form["pending"][-3:] != "AAA"
                                                   else "BBB")
     late = client.post("/login/totp", data=form | {"code": code_at(secret)})
-    assert late.status_code == 401 and error_code(text(late)) == "idp.login.step_expired"
+    assert late.status_code == 403 and error_code(text(late)) == "idp.login.step_expired"
 
 
 def test_freeze_between_steps_voids_the_pending_step(signin, sessions, ctx) -> None:
@@ -174,7 +174,7 @@ def test_freeze_between_steps_voids_the_pending_step(signin, sessions, ctx) -> N
     with sessions.begin() as s:
         accounts.freeze(s, ctx, w["boss_account"])
     late = step(client, first, "/login/totp", code=code_at(secret))
-    assert late.status_code == 401 and cookie(client) is None
+    assert late.status_code == 403 and cookie(client) is None
 
 
 def test_one_code_in_parallel_signs_in_once(signin, sessions) -> None:
@@ -199,5 +199,5 @@ def test_one_code_in_parallel_signs_in_once(signin, sessions) -> None:
         t.start()
     for t in threads:
         t.join(timeout=60)
-    assert sorted(statuses) == [303] + [401] * 7
+    assert sorted(statuses) == [303] + [403] * 7
     assert len(live_rows(sessions, w["boss_account"])) == 1
