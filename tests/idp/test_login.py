@@ -223,17 +223,28 @@ def test_account_page_needs_a_session(signin) -> None:
     assert away.headers["Location"] == "/login?next=%2Faccount%2Fsessions"
 
 
-def test_secure_cookie_names_on_https(settings, sessions, world) -> None:
+def test_secure_cookies_on_https(settings, signin) -> None:
+    """__Host- prefixed, Secure cookies on an https issuer, through a whole sign-in."""
     from dataclasses import replace
 
     from idp import create_app
     from idp.app import runtime
 
-    app = create_app(replace(settings, issuer="https://id.example.gov.cn"))
+    base = "https://id.example.gov.cn"
+    app = create_app(replace(settings, issuer=base))
     try:
-        page = app.test_client().get("/login", base_url="https://id.example.gov.cn")
+        client = app.test_client()
+        page = client.get("/login", base_url=base)
         cookie_header = page.headers["Set-Cookie"]
         assert cookie_header.startswith("__Host-idp_csrf=") and "Secure" in cookie_header
+        data = fields(text(page)) | {"login": "clerk", "password": PASSWORD}
+        done = client.post("/login", data=data, base_url=base)
+        assert done.status_code == 303
+        [session_cookie] = done.headers.getlist("Set-Cookie")
+        assert session_cookie.startswith("__Host-idp_session=")
+        assert "Secure" in session_cookie and "HttpOnly" in session_cookie
+        assert "Domain" not in session_cookie and "Path=/" in session_cookie
+        assert client.get("/account", base_url=base).status_code == 200
     finally:
         runtime(app).engine.dispose()
 
