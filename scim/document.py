@@ -99,6 +99,11 @@ def canonical(doc: Any, rtype: s.ResourceType) -> dict[str, Any]:
         found = s.resolve(rtype, None, key)
         if found is not None and found.schema is core:
             out[found.attr.name] = canonical_value(found.attr, value)
+        if found is not None and found.attr.name == "name" and isinstance(value, dict):
+            # RFC 7643 §4.1.1 name parts: kept to compose displayName, never stored
+            parts = {k.lower(): v for k, v in value.items()}
+            out["name"].update({k: parts[k.lower()] for k in ("givenName", "familyName")
+                                if k.lower() in parts})
     return out
 
 

@@ -59,8 +59,7 @@ def users(session: Any, client: store.Client, settings: DirectorySettings, base:
         if number:
             section["employeeNumber"] = number
         if boss is not None:
-            section["manager"] = {"value": str(boss.id), "$ref": f"{base}/Users/{boss.id}",
-                                  "displayName": boss.name}
+            section["manager"] = {"value": str(boss.id), "$ref": f"{base}/Users/{boss.id}"}
     return docs
 
 
@@ -71,7 +70,7 @@ def _user(session: Any, settings: DirectorySettings, base: str, person: Person,
     primary_node = nodes.get(primary.node_id) if primary else None
     unit = store.unit_of(session, primary_node) if primary_node else None
     mobile = reveal(session, settings, person, "mobile")
-    phones = [{"value": mobile, "type": "mobile", "primary": True} if mobile else None,
+    phones = [{"value": mobile, "type": "mobile"} if mobile else None,
               {"value": person.office_phone, "type": "work"} if person.office_phone else None]
     doc = {
         "schemas": [s.USER, s.ENTERPRISE, s.GOV_USER],
@@ -82,7 +81,7 @@ def _user(session: Any, settings: DirectorySettings, base: str, person: Person,
         "displayName": person.name,
         "title": person.position,
         "active": bool(account is not None and account.status.value == "active"),
-        "emails": [{"value": person.email, "type": "work", "primary": True}]
+        "emails": [{"value": person.email, "type": "work"}]
         if person.email else [],
         "phoneNumbers": [p for p in phones if p],
         "groups": [{"value": str(t.id), "display": t.name, "$ref": f"{base}/Groups/{t.id}"}
@@ -133,7 +132,7 @@ def groups(session: Any, client: store.Client, base: str, tags: list[Tag]) -> li
         out.append(_clean({
             "schemas": [s.GROUP, s.GOV_GROUP], "id": str(tag.id), "externalId": tag.external_id,
             "displayName": tag.name,
-            "members": [{"value": str(mid), "type": kind, "display": name,
+            "members": [{"value": str(mid), "type": kind,
                          "$ref": f"{base}/{'Users' if kind == 'User' else 'OrgUnits'}/{mid}"}
                         for kind, mid, name in members[tag.id]],
             s.GOV_GROUP: {"ownerNode": str(tag.owner_node_id),

@@ -49,10 +49,26 @@ def apply(current: dict[str, Any], body: Any, rtype: s.ResourceType) -> dict[str
             _pathless(doc, name, value, rtype)
         elif not isinstance(path, str):
             raise errors.invalid_path("path is a string")
+        elif (ext := _extension(path, rtype)) is not None:
+            _whole_extension(doc, name, ext, value, rtype)
         else:
             _apply(doc, name, d.parse_path(path, rtype), value, rtype)
     check_mutability(current, doc, rtype)
     return doc
+
+
+def _extension(path: str, rtype: s.ResourceType) -> s.Schema | None:
+    ext = next((x for x in rtype.schemas() if x.id.lower() == path.strip().lower()), None)
+    return None if ext is None or ext.id == rtype.schema else ext
+
+
+def _whole_extension(doc: dict[str, Any], op: str, ext: s.Schema, value: Any,
+                     rtype: s.ResourceType) -> None:
+    """A path naming an extension schema: its attributes, as a path-less operation would."""
+    if op == "remove":
+        doc[ext.id] = {}
+        return
+    _pathless(doc, op, {ext.id: value}, rtype)
 
 
 def _pathless(doc: dict[str, Any], op: str, value: Any, rtype: s.ResourceType) -> None:

@@ -29,6 +29,7 @@ SPC = "urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"
 SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:Schema"
 RESOURCE_TYPE = "urn:ietf:params:scim:schemas:core:2.0:ResourceType"
 
+DISCOVERY_ENDPOINTS = ("ServiceProviderConfig", "Schemas", "ResourceTypes")
 MAX_RESULTS = 1000
 MAX_OPERATIONS = 1000
 MAX_PAYLOAD = 1024 * 1024
@@ -103,12 +104,10 @@ USER_SCHEMA = Schema(USER, "User", "User Account (a person and their login accou
     Attr("userName", required=True, uniqueness="server", field="user_name",
          mutability="immutable",
          description="login name: 3–64 of a-z 0-9 . _ -, compared case-insensitively"),
-    Attr("name", type="complex", sub=(
-        Attr("formatted", mutability=RO, field="name", description="the full name (姓名)"),
-        Attr("familyName", mutability="writeOnly", returned="never",
-             description="composes displayName when it is not given; not stored"),
-        Attr("givenName", mutability="writeOnly", returned="never",
-             description="composes displayName when it is not given; not stored"))),
+    Attr("name", type="complex", mutability=RO, description="formatted is displayName; "
+         "givenName and familyName are accepted on create to compose it, not stored", sub=(
+             Attr("formatted", mutability=RO, field="name",
+                  description="the full name (姓名)"),)),
     Attr("displayName", required=True, field="name", description="the full name (姓名)"),
     Attr("title", field="position", description="position (职务)"),
     Attr("active", type="boolean", field="active",
@@ -116,11 +115,9 @@ USER_SCHEMA = Schema(USER, "User", "User Account (a person and their login accou
     Attr("password", mutability="writeOnly", returned="never",
          description="initial password; the person changes it at first login"),
     Attr("emails", type="complex", multi=True, sub=(
-        Attr("value", field="email"), Attr("type", canonical=("work",), field="email_type"),
-        Attr("primary", type="boolean"))),
+        Attr("value", field="email"), Attr("type", canonical=("work",), field="email_type"))),
     Attr("phoneNumbers", type="complex", multi=True, sub=(
-        Attr("value"), Attr("type", canonical=("mobile", "work")),
-        Attr("primary", type="boolean"))),
+        Attr("value"), Attr("type", canonical=("mobile", "work")))),
     Attr("groups", type="complex", multi=True, mutability=RO, sub=(
         Attr("value", mutability=RO, field="group.value"),
         Attr("$ref", type="reference", mutability=RO, refs=("Group",)),
@@ -130,8 +127,7 @@ ENTERPRISE_SCHEMA = Schema(ENTERPRISE, "EnterpriseUser", "Enterprise User", (
     Attr("employeeNumber", case_exact=True, field="employee_number"),
     Attr("manager", type="complex", sub=(
         Attr("value", case_exact=True, field="manager", description="the manager's User id"),
-        Attr("$ref", type="reference", refs=("User",)),
-        Attr("displayName", mutability=RO))),
+        Attr("$ref", type="reference", refs=("User",)))),
     Attr("organization", mutability=RO, description="the unit (使用单位) of the primary post"),
     Attr("department", mutability=RO, description="the node of the primary post"),
 ))
@@ -168,7 +164,6 @@ GROUP_SCHEMA = Schema(GROUP, "Group", "Group (a tag, 标签)", (
         Attr("value", mutability="immutable", case_exact=True, field="member.value"),
         Attr("type", mutability="immutable", canonical=("User", "OrgUnit"),
              field="member.type"),
-        Attr("display", mutability=RO),
         Attr("$ref", type="reference", mutability="immutable", refs=("User", "OrgUnit")))),
 ))
 GOV_GROUP_SCHEMA = Schema(GOV_GROUP, "GovGroup", "Tag ownership and sharing", (

@@ -159,6 +159,9 @@ def _body() -> Any:
 
 def _kind(endpoint: str) -> Kind:
     kind = KINDS.get(endpoint)
+    if kind is None and endpoint in s.DISCOVERY_ENDPOINTS:
+        raise errors.ScimError(405, f"{request.method} is not allowed here",
+                               headers={"Allow": "GET"})
     if kind is None:
         raise errors.not_found("no such endpoint")
     return kind
@@ -342,6 +345,19 @@ def bulk_request() -> Response:
     return respond(bulk.run(_body(), _call(), _base(), parse_etag))
 
 
+DISCOVERY = re.compile(r"^(ServiceProviderConfig|Schemas|ResourceTypes)(/[^/]+)?$")
+COLLECTION = re.compile(r"^(Users|Groups|OrgUnits)$")
+RESOURCE = re.compile(r"^(Users|Groups|OrgUnits)/[^/]+$")
+
+
 @bp.route("/<path:rest>", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
 def unknown(rest: str) -> Response:
-    raise errors.not_found("no such endpoint")
+    """404 for what does not exist; 405 for a method an existing endpoint does not take."""
+    allowed = (["GET"] if DISCOVERY.match(rest) else ["GET", "POST"] if COLLECTION.match(rest)
+               else ["GET", "PUT", "PATCH", "DELETE"] if RESOURCE.match(rest)
+               else ["POST"] if rest in ("Bulk", ".search") or rest.endswith("/.search")
+               else None)
+    if allowed is None:
+        raise errors.not_found("no such endpoint")
+    raise errors.ScimError(405, f"{request.method} is not allowed here",
+                           headers={"Allow": ", ".join(allowed)})

@@ -44,7 +44,7 @@ def test_create_returns_the_user_with_location_and_etag(edu, ids):
     assert body["userName"] == "chen.jing" and body["displayName"] == "王芳"
     assert body["active"] is True and body["externalId"] == "hr-0001"
     assert body["emails"][0]["value"] == "chen@qp.gov.cn"
-    assert {"value": "13912345678", "type": "mobile", "primary": True} in body["phoneNumbers"]
+    assert {"value": "13912345678", "type": "mobile"} in body["phoneNumbers"]
     gov = body[s.GOV_USER]
     assert gov["visibilityClass"] == "Q2" and gov["notSearchable"] is True
     assert gov["staffingType"] == "在编" and gov["gender"] == "female"

@@ -67,10 +67,13 @@ def test_value_filter_paths(edu, user):
     _refused(edu.ops(uri, {"op": "remove", "path": 'emails[value eq "nobody@x"]'}), "noTarget")
 
 
-def test_multi_valued_add_keeps_one_primary(edu, user):
-    out = _ok(edu.ops(f"/Users/{user['id']}", {"op": "add", "path": "emails", "value": [
-        {"value": "second@qp.gov.cn", "type": "work", "primary": True}]}))
-    assert out["emails"][0]["value"] == "second@qp.gov.cn"
+def test_a_whole_extension_as_the_path(edu, user):
+    uri = f"/Users/{user['id']}"
+    out = _ok(edu.ops(uri, {"op": "add", "path": s.GOV_USER, "value": {"rank": "三级"}}))
+    assert out[s.GOV_USER]["rank"] == "三级"
+    out = _ok(edu.ops(uri, {"op": "replace", "path": s.ENTERPRISE,
+                            "value": {"employeeNumber": "N-9"}}))
+    assert out[s.ENTERPRISE]["employeeNumber"] == "N-9"
 
 
 def test_posts_by_patch(edu, user, ids):

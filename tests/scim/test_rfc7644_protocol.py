@@ -124,3 +124,10 @@ def test_out_of_scope_nodes_are_404(edu, ids):
 
 def test_me_is_not_for_apps(edu):
     _error(edu.get("/Me"), 501)
+
+
+def test_a_method_an_endpoint_does_not_take_is_405(edu, ids):
+    for response in (edu.post("/ServiceProviderConfig", {}), edu.delete("/Schemas"),
+                     edu.put("/Users", {}), edu.post(f"/Users/{ids['clerk']}", {})):
+        _error(response, 405)
+        assert response.headers["Allow"]

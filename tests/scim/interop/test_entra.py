@@ -63,7 +63,7 @@ def test_legacy_manager_as_a_plain_string(edu, ids, entra_user):
                                     "value": ids["clerk"]}))
     assert response.status_code == 200, response.data
     manager = response.get_json(force=True)[ENTERPRISE]["manager"]
-    assert manager["value"] == ids["clerk"] and manager["displayName"] == "李娜"
+    assert manager["value"] == ids["clerk"] and manager["$ref"].endswith(ids["clerk"])
     removed = edu.patch(uri, _ops({"op": "Remove", "path": f"{ENTERPRISE}:manager"}))
     assert "manager" not in removed.get_json(force=True)[ENTERPRISE]
 
@@ -138,7 +138,7 @@ def test_compliant_email_value_replace_and_add(edu, entra_user):
     added = edu.patch(uri, _ops({"op": "add", "path": 'emails[type eq "work"].value',
                                  "value": "added@contoso.com"}))
     assert added.get_json(force=True)["emails"] == [
-        {"value": "added@contoso.com", "type": "work", "primary": True}]
+        {"value": "added@contoso.com", "type": "work"}]
 
 
 def test_delete_then_get_is_404(edu, entra_user):
