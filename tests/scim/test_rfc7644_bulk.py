@@ -94,3 +94,21 @@ def test_malformed_bulk_requests(edu):
     bad_path = edu.post("/Bulk", _bulk({"method": "POST", "path": "/Nope", "bulkId": "q",
                                         "data": {}}))
     assert bad_path.get_json(force=True)["Operations"][0]["status"] == "400"
+
+
+def test_an_operation_after_a_failed_one_still_runs(edu, ids):
+    response = edu.post("/Bulk", _bulk(
+        {"method": "POST", "path": "/Users", "bulkId": "a", "data": _user("dup.user",
+                                                                         ids["office"])},
+        {"method": "POST", "path": "/Users", "bulkId": "b", "data": _user("DUP.user",
+                                                                         ids["office"])},
+        {"method": "PATCH", "path": f"/Users/{ids['clerk']}", "data": {
+            "schemas": [s.PATCH_OP], "Operations": [
+                {"op": "replace", "path": "title", "value": "科员"}]}},
+        {"method": "POST", "path": "/Users", "bulkId": "d", "data": {
+            **_user("bad.gender", ids["office"]), s.GOV_USER: {"gender": "robot"}}},
+        {"method": "POST", "path": "/Users", "bulkId": "c", "data": _user("after.fail",
+                                                                         ids["office"])}))
+    ops = response.get_json(force=True)["Operations"]
+    assert [o["status"] for o in ops] == ["201", "409", "200", "400", "201"]
+    assert ops[1]["response"]["scimType"] == "uniqueness"
