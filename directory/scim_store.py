@@ -145,19 +145,40 @@ def tag(session: Session, client: Client, tag_id: str) -> Tag | None:
 
 
 @dataclass(frozen=True)
+class Paging:
+    """Index pages (RFC 7644 §3.4.2.4: ``start`` is 1-based) or, with ``keyset``, cursor
+    pages (RFC 9865) in id order: the rows after ``after``, one index range scan each."""
+
+    start: int = 1
+    count: int = 100
+    keyset: bool = False
+    after: uuid.UUID | None = None
+
+
+@dataclass(frozen=True)
 class Page:
     total: int
     rows: Sequence[Any]
+    next_after: uuid.UUID | None = None
 
 
 def _page(session: Session, base: Any, key: Any, where: ColumnElement[bool],
-          order: list[Any], start: int, count: int) -> Page:
+          order: list[Any], paging: Paging) -> Page:
     total = session.scalar(select(func.count()).select_from(
         base.where(where).with_only_columns(key).subquery())) or 0
-    if count <= 0:
+    if paging.count <= 0:
         return Page(total, [])
-    rows = session.scalars(base.where(where).order_by(*order).offset(start - 1).limit(count))
-    return Page(total, rows.all())
+    if paging.keyset:
+        stmt = base.where(where).order_by(key).limit(paging.count + 1)
+        if paging.after is not None:
+            stmt = stmt.where(key > paging.after)
+        rows = session.scalars(stmt).all()
+        more = len(rows) > paging.count
+        rows = rows[:paging.count]
+        return Page(total, rows, rows[-1].id if more and rows else None)
+    rows = session.scalars(base.where(where).order_by(*order).offset(paging.start - 1)
+                           .limit(paging.count)).all()
+    return Page(total, rows)
 
 
 def _filter(session: Session, expr: q.Expr | None, resource: q.Resource) -> ColumnElement[bool]:
@@ -174,25 +195,25 @@ def _order(resource: q.Resource, sort: str | None, descending: bool, key: Any) -
 
 
 def list_people(session: Session, client: Client, expr: q.Expr | None, sort: str | None,
-                descending: bool, start: int, count: int) -> Page:
+               descending: bool, paging: Paging) -> Page:
     base = select(Person).outerjoin(Account, Account.person_id == Person.id).outerjoin(
         ScimIdentity, ScimIdentity.person_id == Person.id).where(person_visible(client))
     return _page(session, base, Person.id, _filter(session, expr, q.PEOPLE),
-                 _order(q.PEOPLE, sort, descending, Person.id), start, count)
+                 _order(q.PEOPLE, sort, descending, Person.id), paging)
 
 
 def list_nodes(session: Session, client: Client, expr: q.Expr | None, sort: str | None,
-               descending: bool, start: int, count: int) -> Page:
+               descending: bool, paging: Paging) -> Page:
     base = select(Node).where(node_visible(client))
     return _page(session, base, Node.id, _filter(session, expr, q.NODES),
-                 _order(q.NODES, sort, descending, Node.id), start, count)
+                 _order(q.NODES, sort, descending, Node.id), paging)
 
 
 def list_tags(session: Session, client: Client, expr: q.Expr | None, sort: str | None,
-              descending: bool, start: int, count: int) -> Page:
+               descending: bool, paging: Paging) -> Page:
     base = select(Tag).where(tag_visible(client))
     return _page(session, base, Tag.id, _filter(session, expr, q.TAGS),
-                 _order(q.TAGS, sort, descending, Tag.id), start, count)
+                 _order(q.TAGS, sort, descending, Tag.id), paging)
 
 
 def claim(session: Session, model: type[Person] | type[Node] | type[Tag], row_id: uuid.UUID,

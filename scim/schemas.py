@@ -31,6 +31,8 @@ RESOURCE_TYPE = "urn:ietf:params:scim:schemas:core:2.0:ResourceType"
 
 DISCOVERY_ENDPOINTS = ("ServiceProviderConfig", "Schemas", "ResourceTypes")
 MAX_RESULTS = 1000
+DEFAULT_PAGE = 100
+CURSOR_TIMEOUT = 3600
 MAX_OPERATIONS = 1000
 MAX_PAYLOAD = 1024 * 1024
 BULK_SUPPORTED = True
@@ -252,6 +254,9 @@ def service_provider_config(base: str) -> dict[str, Any]:
                  "maxPayloadSize": MAX_PAYLOAD},
         "filter": {"supported": True, "maxResults": MAX_RESULTS},
         "changePassword": {"supported": False},
+        "pagination": {"cursor": True, "index": True, "defaultPaginationMethod": "index",
+                       "defaultPageSize": DEFAULT_PAGE, "maxPageSize": MAX_RESULTS,
+                       "cursorTimeout": CURSOR_TIMEOUT},
         "sort": {"supported": True},
         "etag": {"supported": True},
         "authenticationSchemes": [{

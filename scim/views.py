@@ -29,6 +29,7 @@ from directory import scim_store as store
 from directory.errors import DomainError
 from directory.settings import DirectorySettings
 from scim import bulk
+from scim import cursor
 from scim import document as d
 from scim import errors
 from scim import filter as scim_filter
@@ -236,22 +237,45 @@ def _search(kind: Kind, params: dict[str, Any]) -> Response:
     order = str(params.get("sortOrder") or "ascending").lower()
     if order not in ("ascending", "descending"):
         raise errors.invalid_value("sortOrder is ascending or descending")
-    start = max(1, _int(params.get("startIndex"), "startIndex", 1))
-    count = min(max(0, _int(params.get("count"), "count", s.MAX_RESULTS)), s.MAX_RESULTS)
+    paging = _paging(params, sort)
     call = _call()
     with call.session.begin():
         try:
             page = kind.search(call.session, call.client, expr, sort, order == "descending",
-                             start, count)
+                               paging)
         except store.q.UnknownField as exc:
             raise errors.invalid_filter(f"unknown or unfilterable attribute '{exc}'") from exc
         docs = kind.render(call, _base(), list(page.rows))
     attributes, excluded = _names(params.get("attributes")), _names(
         params.get("excludedAttributes"))
     resources = [d.project(doc, kind.rtype, attributes, excluded) for doc in docs]
-    return respond({"schemas": [s.LIST_RESPONSE], "totalResults": page.total,
-                    "startIndex": start, "itemsPerPage": len(resources),
-                    "Resources": resources})
+    body: dict[str, Any] = {"schemas": [s.LIST_RESPONSE], "totalResults": page.total,
+                            "itemsPerPage": len(resources)}
+    if paging.keyset:
+        if page.next_after is not None:
+            body["nextCursor"] = cursor.encode(_wiring().settings.cipher, page.next_after)
+    else:
+        body["startIndex"] = paging.start
+    body["Resources"] = resources
+    return respond(body)
+
+
+def _paging(params: dict[str, Any], sort: str | None) -> store.Paging:
+    """startIndex/count (RFC 7644 §3.4.2.4) or cursor/count (RFC 9865 §2): ``cursor``
+    present, even empty, asks for cursor pages, which run in id order."""
+    raw_count = params.get("count")
+    count = _int(raw_count, "count", s.DEFAULT_PAGE)
+    if "cursor" not in params:
+        start = max(1, _int(params.get("startIndex"), "startIndex", 1))
+        return store.Paging(start=start, count=min(max(0, count), s.MAX_RESULTS))
+    if params.get("startIndex") not in (None, ""):
+        raise errors.invalid_value("startIndex and cursor are two kinds of paging: pick one")
+    if sort is not None:
+        raise errors.invalid_value("cursor pages are in id order: sortBy is not supported")
+    if count < 0 or count > s.MAX_RESULTS:
+        raise errors.ScimError(400, f"count is 0 to {s.MAX_RESULTS}", "invalidCount")
+    after = cursor.decode(_wiring().settings.cipher, params["cursor"])
+    return store.Paging(count=count, keyset=True, after=after)
 
 
 @bp.get("/<endpoint>")
