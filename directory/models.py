@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import uuid
+from typing import cast
 
 from sqlalchemy import Boolean
 from sqlalchemy import CheckConstraint
@@ -21,10 +22,15 @@ from sqlalchemy import ForeignKey
 from sqlalchemy import Index
 from sqlalchemy import Integer
 from sqlalchemy import String
+from sqlalchemy import Table
 from sqlalchemy import Text
 from sqlalchemy import UniqueConstraint
+from sqlalchemy import event
+from sqlalchemy import inspect
 from sqlalchemy import text
+from sqlalchemy import update
 from sqlalchemy.orm import Mapped
+from sqlalchemy.orm import Session
 from sqlalchemy.orm import mapped_column
 
 from directory.db import Base
@@ -207,6 +213,11 @@ class Post(Base):
     node_path: Mapped[str] = mapped_column(PathString)
     # The node's ``hidden_top``, copied as ``node_path`` is.
     hidden_top: Mapped[str | None] = mapped_column(PathString)
+    # The person's Q class, copied (kept by the flush hook at the end of this module and by
+    # ``classes.rederive_classes``): a viewer who may list only some classes reads each
+    # class's posts in tree order from one index instead of filtering every post (0015).
+    person_class: Mapped[VisibilityClass] = mapped_column(
+        _enum(VisibilityClass, "post_person_class"), server_default="Q3")
     kind: Mapped[PostKind] = mapped_column(_enum(PostKind, "post_kind"))
     title: Mapped[str | None] = mapped_column(String(100))
     sort_order: Mapped[int] = mapped_column(Integer, default=0)
@@ -224,6 +235,15 @@ class Post(Base):
             "person_id",
             # Spelled as SQLAlchemy renders ``Post.active`` on each dialect, so that the
             # planner sees the query's WHERE implies the index's (SQLite needs the same text).
+            sqlite_where=text("active = 1"),
+            postgresql_where=text("active"),
+        ),
+        Index(
+            "ix_posts_active_class_subtree",
+            "person_class",
+            "node_path",
+            "sort_order",
+            "person_id",
             sqlite_where=text("active = 1"),
             postgresql_where=text("active"),
         ),
@@ -625,9 +645,31 @@ class ScimIdentity(Base):
 
     person_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("persons.id"), primary_key=True)
     user_name: Mapped[str | None] = mapped_column(String(255))
-    user_name_key: Mapped[str | None] = mapped_column(
-        String(255).with_variant(String(255, collation="C"), "postgresql"), unique=True)
+    user_name_key: Mapped[str | None] = mapped_column(String(255), unique=True)
     employee_number: Mapped[str | None] = mapped_column(String(64), index=True)
     manager_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("persons.id"))
     created_at: Mapped[created_at]
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+@event.listens_for(Session, "before_flush")
+def _keep_post_person_class(session: Session, _context: object, _instances: object) -> None:
+    """``Post.person_class`` follows ``Person.visibility_class`` on every ORM write: a new
+    post takes its person's class, a person whose class changes updates their active posts
+    in the same flush. (Bulk Core updates of classes call ``classes.rederive_classes``,
+    which does the same.)"""
+    for obj in list(session.new):
+        if isinstance(obj, Post):
+            person = session.identity_map.get(session.identity_key(Person, obj.person_id))
+            if person is None:
+                with session.no_autoflush:
+                    person = session.get(Person, obj.person_id)
+            if person is not None and person.visibility_class is not None:
+                obj.person_class = person.visibility_class
+    for obj in list(session.dirty):
+        if isinstance(obj, Person) and \
+                inspect(obj).attrs.visibility_class.history.has_changes():
+            posts = cast(Table, Post.__table__)
+            session.connection().execute(
+                update(posts).where(posts.c.person_id == obj.id, posts.c.active)
+                .values(person_class=obj.visibility_class.value))

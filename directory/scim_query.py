@@ -18,12 +18,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import ColumnElement
+from sqlalchemy import String
 from sqlalchemy import and_
 from sqlalchemy import case
 from sqlalchemy import exists
 from sqlalchemy import false
 from sqlalchemy import func
-from sqlalchemy import literal
+from sqlalchemy import literal_column
 from sqlalchemy import not_
 from sqlalchemy import or_
 from sqlalchemy import select
@@ -97,7 +98,7 @@ PERSON_FIELDS: dict[str, Callable[[], Any]] = {
     "user_name": lambda: func.coalesce(ScimIdentity.user_name_key, Account.username),
     "name": lambda: Person.name,
     "email": lambda: Person.email,
-    "email_type": lambda: literal("work"),
+    "email_type": lambda: literal_column("'work'", String),
     "position": lambda: Person.position,
     "office_phone": lambda: Person.office_phone,
     "gender": lambda: Person.gender,
@@ -148,7 +149,8 @@ TAG_FIELDS: dict[str, Callable[[], Any]] = {
 }
 MEMBER_FIELDS: dict[str, Callable[[], Any]] = {
     "member.value": lambda: func.coalesce(TagMember.person_id, TagMember.node_id),
-    "member.type": lambda: case((TagMember.person_id.is_(None), "OrgUnit"), else_="User"),
+    "member.type": lambda: case((TagMember.person_id.is_(None), literal_column("'OrgUnit'")),
+                                else_=literal_column("'User'")),
 }
 GROUP_OF_PERSON: dict[str, Callable[[], Any]] = {"group.value": lambda: TagMember.tag_id}
 

@@ -23,7 +23,7 @@ def upgrade() -> None:
     op.create_table('scim_identities',
     sa.Column('person_id', sa.Uuid(), nullable=False),
     sa.Column('user_name', sa.String(length=255), nullable=True),
-    sa.Column('user_name_key', sa.String(length=255).with_variant(sa.String(length=255, collation='C'), 'postgresql'), nullable=True),
+    sa.Column('user_name_key', sa.String(length=255), nullable=True),
     sa.Column('employee_number', sa.String(length=64), nullable=True),
     sa.Column('manager_id', sa.Uuid(), nullable=True),
     sa.Column('created_at', directory.db.UTCDateTime(timezone=True), nullable=False),
