@@ -158,6 +158,9 @@ def setup(engine: Engine, seed: int) -> str:
             for start in range(0, len(ids), 5000):
                 session.execute(update(Person).where(Person.id.in_(ids[start:start + 5000]))
                                 .values(visibility_class=cls, visibility_class_explicit=True))
+                session.execute(update(Post).where(Post.active,  # their posts carry the class
+                                                   Post.person_id.in_(ids[start:start + 5000]))
+                                .values(person_class=cls))
     with engine.begin() as conn:
         conn.execute(text("ANALYZE"))
     return (f"hid {len(to_hide)} nodes, 13 allow-list entries, {len(MATRIX)} matrix cells, "

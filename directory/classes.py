@@ -59,4 +59,13 @@ def rederive_classes(session: Session, prefix: str) -> None:
                 .values(visibility_class=VisibilityClass(value), version=Person.version + 1)
                 .execution_options(synchronize_session=False)
             )
+            derived = select(Person.id).where(Person.id.in_(holders),
+                                              Person.visibility_class_explicit.is_(False))
+            session.execute(  # every active post carries its person's class (Post.person_class)
+                update(Post)
+                .where(Post.active, Post.person_id.in_(derived),
+                       Post.person_class != VisibilityClass(value))
+                .values(person_class=VisibilityClass(value))
+                .execution_options(synchronize_session=False)
+            )
     session.expire_all()

@@ -349,11 +349,12 @@ def generate(
                         inits = initials[s] + initials[g1] + initials[g2]
                     person_id = _uuid(rng)
                     node = placed[j]
+                    cls = "Q4" if tree.q4[node] else "Q3"
                     person_rows.append({
                         "id": person_id, "name": name, "name_pinyin": pinyin,
                         "name_initials": inits, "gender": genders[j],
                         "staffing_type": staffing[j],
-                        "visibility_class": "Q4" if tree.q4[node] else "Q3",
+                        "visibility_class": cls,
                         "visibility_class_explicit": False, "not_searchable": False,
                         "status": "active", "created_at": now, "updated_at": now, "version": 1,
                     })
@@ -361,6 +362,7 @@ def generate(
                         "id": _uuid(rng), "person_id": person_id, "node_id": tree.ids[node],
                         "node_path": tree.paths[node], "kind": "primary", "title": titles[j],
                         "sort_order": orders[j], "active": True, "created_at": now,
+                        "person_class": cls,
                     })
                     if i % CONCURRENT_EVERY == CONCURRENT_EVERY - 1 and node_count > 1:
                         k, extras = extras, extras + 1
@@ -372,6 +374,7 @@ def generate(
                             "node_id": tree.ids[other], "node_path": tree.paths[other],
                             "kind": "concurrent", "title": titles[size + k],
                             "sort_order": orders[size + k], "active": True, "created_at": now,
+                            "person_class": cls,
                         })
                 seconds["people_rows"] += time.perf_counter() - mark
 
