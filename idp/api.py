@@ -37,6 +37,7 @@ from directory.models import NodeStatus
 from directory.models import Person
 from directory.people import reveal
 from directory.search import search_people
+from idp import grants
 from idp import store
 from idp import tokens
 from idp.runtime import runtime
@@ -112,6 +113,8 @@ def _authenticate() -> None:
     account = session.get(Account, _uuid(token.subject, unauthorized=True))
     if account is None or not accounts.usable(account):
         raise _unauthorized("account not usable")
+    if "grant" in token.claims and grants.token_grant(session, token) is None:
+        raise _unauthorized("grant revoked")  # logout, freeze, replay, revocation (#4)
     if not apps.account_may_use(session, account, token.client_id):
         raise _unauthorized("account not permitted for this app")
     g.viewer = dv.load_account_viewer(session, account)
