@@ -50,9 +50,10 @@ def users(session: Any, client: store.Client, settings: DirectorySettings, base:
     posts = store.posts_of(session, ids)
     groups = store.groups_of(session, client, ids)
     nodes = store.nodes_by_id(session, {p.node_id for ps in posts.values() for p in ps})
+    units = {n.id: store.unit_of(session, n) for n in nodes.values()}  # once per node
     docs = [_user(session, settings, base, p, names.get(p.id) or getattr(
         accounts.get(p.id), "username", None), accounts.get(p.id), posts[p.id], groups[p.id],
-        nodes) for p in people]
+        nodes, units) for p in people]
     for doc, person in zip(docs, people, strict=True):
         number, boss = enterprise.get(person.id, (None, None))
         section = doc.setdefault(s.ENTERPRISE, {})
@@ -64,11 +65,12 @@ def users(session: Any, client: store.Client, settings: DirectorySettings, base:
 
 
 def _user(session: Any, settings: DirectorySettings, base: str, person: Person,
-          user_name: str | None, account: Any,
-          posts: list[Any], groups: list[Tag], nodes: dict[Any, Node]) -> dict[str, Any]:
+          user_name: str | None,
+          account: Any, posts: list[Any], groups: list[Tag], nodes: dict[Any, Node],
+          units: dict[Any, Node | None]) -> dict[str, Any]:
     primary = next((p for p in posts if p.kind.value == "primary"), None)
     primary_node = nodes.get(primary.node_id) if primary else None
-    unit = store.unit_of(session, primary_node) if primary_node else None
+    unit = units.get(primary_node.id) if primary_node else None
     mobile = reveal(session, settings, person, "mobile")
     phones = [{"value": mobile, "type": "mobile"} if mobile else None,
               {"value": person.office_phone, "type": "work"} if person.office_phone else None]
