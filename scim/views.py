@@ -283,6 +283,44 @@ def list_resources(endpoint: str) -> Response:
     return _search(_kind(endpoint), dict(request.args))
 
 
+@bp.post("/.search")
+def search_everything() -> Response:
+    """RFC 7644 §3.4.3 at the root: every resource type, Users then Groups then OrgUnits,
+    paged by index over the whole. A filter naming an attribute a type lacks selects
+    nothing of that type; one that fits no type is invalidFilter. No sortBy or cursor."""
+    body = _body()
+    if not isinstance(body, dict):
+        raise errors.invalid_syntax("a SearchRequest is a JSON object")
+    if body.get("sortBy") or "cursor" in body:
+        raise errors.invalid_value("a search of every resource type takes no sortBy or cursor")
+    exprs: dict[str, Any] = {}
+    for name, kind in KINDS.items():
+        try:
+            exprs[name] = scim_filter.parse(str(body["filter"]), kind.rtype) \
+                if body.get("filter") not in (None, "") else None
+        except errors.ScimError:
+            continue
+    if not exprs:
+        raise errors.invalid_filter("the filter fits no resource type")
+    paging = _paging(body, None)
+    call, found, skip, room = _call(), [], paging.start - 1, paging.count
+    total = 0
+    with call.session.begin():
+        for name, expr in exprs.items():
+            kind = KINDS[name]
+            page = kind.search(call.session, call.client, expr, None, False, store.Paging(
+                start=skip + 1, count=room))
+            total += page.total
+            skip = max(0, skip - page.total)
+            room -= len(page.rows)
+            found += [d.project(doc, kind.rtype, _names(body.get("attributes")),
+                                _names(body.get("excludedAttributes")))
+                      for doc in kind.render(call, _base(), list(page.rows))]
+    return respond({"schemas": [s.LIST_RESPONSE], "totalResults": total,
+                    "itemsPerPage": len(found), "startIndex": paging.start,
+                    "Resources": found})
+
+
 @bp.post("/<endpoint>/.search")
 def search_resources(endpoint: str) -> Response:
     body = _body()

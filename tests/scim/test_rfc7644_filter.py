@@ -218,3 +218,20 @@ def test_org_unit_and_group_filters(edu, ids):
     assert edu.get("/Groups", filter='members[type eq "User"]').get_json(
         force=True)["totalResults"] == 1
     assert edu.get("/OrgUnits", filter='code co "%"').get_json(force=True)["totalResults"] == 0
+
+
+def test_root_search_spans_every_resource_type(edu, people, ids):
+    body = edu.post("/.search", {"schemas": [s.SEARCH_REQUEST],
+                                 "filter": 'displayName sw "张" or displayName eq "办公室"'})
+    assert body.status_code == 200, body.data
+    found = body.get_json(force=True)
+    kinds = sorted(r["meta"]["resourceType"] for r in found["Resources"])
+    assert kinds == ["OrgUnit", "User", "User"] and found["totalResults"] == 3
+    page = edu.post("/.search", {"filter": 'displayName pr', "startIndex": 2, "count": 2})
+    everything = edu.post("/.search", {"filter": "displayName pr"}).get_json(force=True)
+    assert [r["id"] for r in page.get_json(force=True)["Resources"]] == [
+        r["id"] for r in everything["Resources"]][1:3]
+    only_users = edu.post("/.search", {"filter": 'userName sw "zhang"'}).get_json(force=True)
+    assert only_users["totalResults"] == 2
+    assert edu.post("/.search", {"filter": 'password eq "x"'}).get_json(
+        force=True)["scimType"] == "invalidFilter"
