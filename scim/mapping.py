@@ -49,7 +49,10 @@ def users(session: Any, client: store.Client, settings: DirectorySettings, base:
     enterprise = store.enterprise_of(session, ids)
     posts = store.posts_of(session, ids)
     groups = store.groups_of(session, client, ids)
-    nodes = store.nodes_by_id(session, {p.node_id for ps in posts.values() for p in ps})
+    seen = store.visible_node_ids(session, client, {p.node_id for ps in posts.values()
+                                                    for p in ps})
+    posts = {pid: [p for p in ps if p.node_id in seen] for pid, ps in posts.items()}
+    nodes = store.nodes_by_id(session, seen)
     units = {n.id: store.unit_of(session, n) for n in nodes.values()}  # once per node
     docs = [_user(session, settings, base, p, names.get(p.id) or getattr(
         accounts.get(p.id), "username", None), accounts.get(p.id), posts[p.id], groups[p.id],

@@ -231,8 +231,22 @@ def _add_posts(call: Call, person_id: uuid.UUID, wishes: list[PostWish]) -> None
             people.second(call.session, call.ctx, person_id, spec, w.start, w.end)
 
 
+def visible_posts(call: Call, person: Person) -> list[Any]:
+    posts = store.posts_of(call.session, [person.id])[person.id]
+    seen = store.visible_node_ids(call.session, call.client, {p.node_id for p in posts})
+    return [p for p in posts if p.node_id in seen]
+
+
+def check_writable(call: Call, person: Person) -> None:
+    """A client changes only people whose primary post is in its scope; it reads anyone
+    with a post there (their other posts stay invisible and untouched)."""
+    if not any(p.kind == PostKind.PRIMARY for p in visible_posts(call, person)):
+        raise errors.ScimError(403, "the person's primary post is outside the client's scope")
+
+
 def replace(call: Call, person: Person, doc: dict[str, Any]) -> None:
     """PUT (RFC 7644 §3.5.1), and the result of a PATCH: readOnly values are ignored."""
+    check_writable(call, person)
     account = store.account_of(call.session, person.id)
     user_name = doc.get("userName")
     current = store.user_names(call.session, [person.id]).get(person.id) or (
@@ -286,7 +300,7 @@ def _update_fields(call: Call, person: Person, values: dict[str, Any]) -> None:
 
 
 def _update_posts(call: Call, person: Person, wishes: list[PostWish]) -> None:
-    current = store.posts_of(call.session, [person.id])[person.id]
+    current = visible_posts(call, person)
 
     def same(post: Any, w: PostWish) -> bool:
         return (post.kind.value, post.node_id, post.title, post.sort_order, post.start_date,
@@ -305,5 +319,6 @@ def _update_posts(call: Call, person: Person, wishes: list[PostWish]) -> None:
 
 
 def delete(call: Call, person: Person) -> None:
+    check_writable(call, person)
     people.deactivate(call.session, call.ctx, person.id, "other",
                       note=f"removed by SCIM client {call.client.app.client_id}")

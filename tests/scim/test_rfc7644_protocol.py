@@ -131,3 +131,31 @@ def test_a_method_an_endpoint_does_not_take_is_405(edu, ids):
                      edu.put("/Users", {}), edu.post(f"/Users/{ids['clerk']}", {})):
         _error(response, 405)
         assert response.headers["Allow"]
+
+
+def test_a_person_seconded_into_the_scope_is_read_not_written(world, edu, town, ids,
+                                                              sessions, ctx):
+    import datetime as dt
+    import uuid
+
+    from directory import people
+    with sessions.begin() as s:
+        people.second(s, ctx, uuid.UUID(ids["villager"]),
+                      people.PostSpec(uuid.UUID(ids["section"]), "借调"),
+                      dt.date(2026, 1, 1), dt.date(2026, 12, 31))
+    body = edu.get(f"/Users/{ids['villager']}").get_json(force=True)
+    posts = body["urn:govidp:params:scim:schemas:extension:gov:2.0:User"]["posts"]
+    assert [(p["node"], p["kind"]) for p in posts] == [(ids["section"], "secondment")]
+    assert "department" not in body.get(
+        "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User", {})
+    _error(edu.ops(f"/Users/{ids['villager']}", {"op": "replace", "path": "title",
+                                                 "value": "x"}), 403)
+    _error(edu.delete(f"/Users/{ids['villager']}"), 403)
+    town_view = town.get(f"/Users/{ids['villager']}").get_json(force=True)
+    town_posts = town_view["urn:govidp:params:scim:schemas:extension:gov:2.0:User"]["posts"]
+    assert [p["kind"] for p in town_posts] == ["primary"]
+    ok = town.ops(f"/Users/{ids['villager']}", {"op": "replace", "path": "title",
+                                                "value": "村主任"})
+    assert ok.status_code == 200, ok.data
+    after = edu.get(f"/Users/{ids['villager']}").get_json(force=True)
+    assert len(after["urn:govidp:params:scim:schemas:extension:gov:2.0:User"]["posts"]) == 1
