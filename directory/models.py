@@ -673,3 +673,19 @@ def _keep_post_person_class(session: Session, _context: object, _instances: obje
             session.connection().execute(
                 update(posts).where(posts.c.person_id == obj.id, posts.c.active)
                 .values(person_class=obj.visibility_class.value))
+
+
+class ScimToken(Base):
+    """A bearer token an administrator created for a SCIM client (#5), for HR systems that
+    cannot run the client credentials grant: 256 random bits shown once, stored as their
+    SHA-256, with an expiry, revocable. It acts as its app, within the app's scope."""
+
+    __tablename__ = "scim_tokens"
+
+    id: Mapped[uuid_pk]
+    app_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("apps.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_by: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[created_at]
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)

@@ -16,6 +16,9 @@ matches no row (412), whatever the database's isolation level.
 
 from __future__ import annotations
 
+import datetime as dt
+import hashlib
+import secrets
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -36,8 +39,10 @@ from directory import audit
 from directory import scim_query as q
 from directory import visibility as dv
 from directory.db import rowcount
+from directory.db import utcnow
 from directory.errors import conflict
 from directory.errors import invalid
+from directory.errors import not_found
 from directory.errors import precondition
 from directory.models import Account
 from directory.models import App
@@ -48,6 +53,7 @@ from directory.models import Person
 from directory.models import PersonStatus
 from directory.models import Post
 from directory.models import ScimIdentity
+from directory.models import ScimToken
 from directory.models import Tag
 from directory.models import TagMember
 from directory.models import TagShare
@@ -403,3 +409,56 @@ def set_enterprise(session: Session, ctx: audit.Context, person_id: uuid.UUID,
     audit.record(session, "person.enterprise_set", ctx, target_type="person",
                  target_id=person_id, summary={"employee_number": employee_number,
                                                "manager_id": manager_id})
+
+
+TOKEN_PREFIX = "scim_"  # tells these tokens from JWTs at a glance (and to secret scanners)
+MAX_TOKEN_DAYS = 366
+
+
+def _token_digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def issue_token(session: Session, ctx: audit.Context, client_id: str,
+                days: int) -> tuple[ScimToken, str]:
+    """An administrator's bearer token for a SCIM client: shown once, stored hashed."""
+    app = apps.get_app(session, client_id)
+    if not 1 <= days <= MAX_TOKEN_DAYS:
+        raise invalid("scim.token.days", f"a token lives 1 to {MAX_TOKEN_DAYS} days", "days")
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    row = ScimToken(app_id=app.id, token_hash=_token_digest(token), created_by=ctx.actor,
+                    expires_at=utcnow() + dt.timedelta(days=days))
+    session.add(row)
+    session.flush()
+    audit.record(session, "scim.token_issued", ctx, target_type="app", target_id=app.id,
+                 summary={"token_id": row.id, "expires_at": row.expires_at})
+    return row, token
+
+
+def revoke_token(session: Session, ctx: audit.Context, token_id: uuid.UUID) -> None:
+    row = session.get(ScimToken, token_id)
+    if row is None:
+        raise not_found("scim.token.not_found", "no such token", "token_id")
+    if row.revoked_at is None:
+        row.revoked_at = utcnow()
+        session.flush()
+        audit.record(session, "scim.token_revoked", ctx, target_type="app",
+                     target_id=row.app_id, summary={"token_id": row.id})
+
+
+def tokens_of(session: Session, client_id: str) -> list[ScimToken]:
+    app = apps.get_app(session, client_id)
+    return list(session.scalars(select(ScimToken).where(ScimToken.app_id == app.id)
+                                .order_by(ScimToken.created_at)))
+
+
+def token_client_id(session: Session, presented: str) -> str | None:
+    """The client id a live token acts for, or None (unknown, revoked or expired)."""
+    row = session.execute(select(ScimToken, App.client_id).join(App, App.id == ScimToken.app_id)
+                          .where(ScimToken.token_hash == _token_digest(presented))).first()
+    if row is None:
+        return None
+    token, client_id = row
+    if token.revoked_at is not None or token.expires_at <= utcnow():
+        return None
+    return str(client_id)

@@ -117,16 +117,20 @@ def _authenticate() -> None:
                                headers={"WWW-Authenticate": 'Bearer realm="scim"'})
     wiring = _wiring()
     session = g.scim_session = wiring.sessions()
-    try:
-        token = wiring.authenticate(session, header[7:].strip())
-    except Exception as exc:  # noqa: BLE001 - any refusal of the token is a 401
-        raise _invalid_token() from exc
-    client = None
-    if token.client_id and token.subject == token.client_id:
-        client = store.load_client(session, token.client_id)
+    presented = header[7:].strip()
+    if presented.startswith(store.TOKEN_PREFIX):  # an administrator's SCIM token
+        client_id, scope = store.token_client_id(session, presented), {SCOPE}
+    else:  # an app's own access token (client credentials, RFC 9068 §2.2)
+        try:
+            token = wiring.authenticate(session, presented)
+        except Exception as exc:  # noqa: BLE001 - any refusal of the token is a 401
+            raise _invalid_token() from exc
+        scope = token.scope
+        client_id = token.client_id if token.subject == token.client_id else None
+    client = store.load_client(session, client_id) if client_id else None
     if client is None:
         raise _invalid_token()
-    if SCOPE not in token.scope:
+    if SCOPE not in scope:
         raise errors.ScimError(403, f"the {SCOPE} scope is required", headers={
             "WWW-Authenticate": f'Bearer error="insufficient_scope", scope="{SCOPE}"'})
     session.commit()  # the reads end (nothing is expired); each endpoint opens its own
