@@ -30,6 +30,7 @@ from sqlalchemy import exists
 from sqlalchemy import func
 from sqlalchemy import select
 from sqlalchemy import update
+from sqlalchemy.exc import DataError
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm import aliased
@@ -62,7 +63,7 @@ from policies.delegation import ALL
 from policies.delegation import SYSTEM_ADMIN
 from policies.delegation import Grant
 
-__all__ = ["Session", "IntegrityError"]
+__all__ = ["Session", "IntegrityError", "DataError"]
 
 
 @dataclass(frozen=True)

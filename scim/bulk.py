@@ -114,7 +114,7 @@ def run(body: Any, call: Call, base: str,
                            parse_etag(op.get("version")), base)
             if result["method"] == "POST" and op.get("bulkId"):
                 created[op["bulkId"]] = result["location"].rsplit("/", 1)[-1]
-        except (errors.ScimError, DomainError, store.IntegrityError) as exc:
+        except (errors.ScimError, DomainError, store.IntegrityError, store.DataError) as exc:
             failures += 1
             error = _as_scim(exc)
             result |= {"status": str(error.status), "response": error.body()}
@@ -127,6 +127,8 @@ def _as_scim(exc: Exception) -> errors.ScimError:
         return errors.from_domain(exc)
     if isinstance(exc, errors.ScimError):
         return exc
+    if isinstance(exc, store.DataError):
+        return errors.invalid_value("a value does not fit its attribute")
     return errors.uniqueness("the resource conflicts with an existing one")
 
 

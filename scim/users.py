@@ -61,10 +61,22 @@ class PostWish:
     end: dt.date | None
 
 
+# Column widths (directory.models) of the attributes written as given: a longer value is
+# invalidValue here, never a truncation error from the database.
+LIMITS = {"officePhone": 40, "value": 254, "title": 100, "rank": 64, "positionLevel": 64,
+          "politicalStatus": 64, "role": 100, "staffingType": 32, "externalId": 255,
+          "employeeNumber": 64, "type": 32, "shortName": 100, "code": 64, "gender": 32,
+          "visibilityClass": 32, "kind": 32}
+
+
 def as_text(value: Any, name: str) -> str | None:
-    if value is None or isinstance(value, str):
-        return value
-    raise errors.invalid_value(f"'{name}' is a string")
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise errors.invalid_value(f"'{name}' is a string")
+    if len(value) > LIMITS.get(name, 4000):
+        raise errors.invalid_value(f"'{name}' is longer than {LIMITS.get(name, 4000)}")
+    return value
 
 
 def _pick(items: Any, kind: str | None) -> str | None:
@@ -152,6 +164,8 @@ def posts_wanted(call: Call, doc: dict[str, Any]) -> list[PostWish] | None:
         raise errors.invalid_value("'posts' is a list")
     wishes = []
     for item in items:
+        if not isinstance(item, dict):
+            raise errors.invalid_value("a post is an object")
         node = store.node(call.session, call.client, str(item.get("node") or ""))
         if node is None:
             raise errors.invalid_value("a post names an OrgUnit that does not exist")
@@ -191,8 +205,16 @@ def account_name(call: Call, user_name: str) -> str:
     raise errors.uniqueness("no free account name for this userName")
 
 
+def _active(doc: dict[str, Any]) -> bool | None:
+    value = doc.get("active")
+    if value is not None and not isinstance(value, bool):
+        raise errors.invalid_value("'active' is a boolean")
+    return value
+
+
 def create(call: Call, doc: dict[str, Any]) -> Person:
     user_name = check_user_name(doc.get("userName"))
+    _active(doc)
     if store.user_name_taken(call.session, user_name):
         raise errors.uniqueness("userName is taken")
     values = wanted(doc)
@@ -271,7 +293,7 @@ def replace(call: Call, person: Person, doc: dict[str, Any]) -> None:
         if isinstance(doc.get("password"), str):
             accounts.set_password(call.session, call.settings, call.ctx, account.id,
                                   doc["password"], must_change=True)
-        active = doc.get("active")
+        active = _active(doc)
         if active is False and account.status == AccountStatus.ACTIVE:
             accounts.freeze(call.session, call.ctx, account.id)
         elif active is True and account.status == AccountStatus.FROZEN:

@@ -89,6 +89,11 @@ def _integrity(exc: Exception) -> Response:
     return _scim_error(errors.uniqueness("the resource conflicts with an existing one"))
 
 
+@bp.errorhandler(store.DataError)
+def _data_error(exc: Exception) -> Response:
+    return _scim_error(errors.invalid_value("a value does not fit its attribute"))
+
+
 @bp.errorhandler(HTTPException)
 def _http_error(exc: HTTPException) -> Response:
     return _scim_error(errors.ScimError(exc.code or 500, exc.name or "error"))

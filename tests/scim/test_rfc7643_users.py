@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 
+import pytest
 from sqlalchemy import select
 
 from directory.models import Account
@@ -206,3 +207,21 @@ def test_the_same_post_replayed_concurrently_makes_one_user(world, edu, sessions
     assert sorted(statuses) == [201, 409, 409, 409, 409]
     with sessions() as s_:
         assert s_.query(Person).filter(Person.name == "王芳").count() == 1
+
+
+@pytest.mark.parametrize("body", [
+    {"title": "x" * 101},
+    {"externalId": "e" * 256},
+    {s.GOV_USER: {"rank": "r" * 65}},
+    {s.GOV_USER: {"officePhone": "1" * 41}},
+    {s.GOV_USER: {"posts": ["not an object"]}},
+    {s.GOV_USER: {"posts": [{"node": 5}]}},
+    {s.GOV_USER: {"notSearchable": "yes"}},
+    {"active": "maybe"},
+    {"emails": [{"value": "a" * 250 + "@x.cn"}]},
+    {"displayName": {"a": 1}},
+], ids=lambda b: next(iter(b)) if next(iter(b)) != s.GOV_USER else next(iter(b[s.GOV_USER])))
+def test_bad_values_are_invalid_value(edu, body):
+    response = edu.post("/Users", new_user("bad.value", **body))
+    assert response.status_code == 400, response.data
+    assert response.get_json(force=True)["scimType"] in ("invalidValue", "invalidSyntax")
