@@ -186,12 +186,13 @@ def _typed(text: str, attr: s.Attr, key: str, op: str) -> Any:
     if key in ENUM_FIELDS:
         return text if text in attr.canonical else _NO_MATCH
     try:
-        if attr.type == "dateTime":
-            return dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+        if attr.type == "dateTime":  # RFC 7643 §2.3.5 xsd:dateTime; no offset means UTC
+            moment = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+            return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
         if key in DATE_FIELDS:
             return dt.date.fromisoformat(text)
     except ValueError as exc:
-        raise errors.invalid_filter(f"'{attr.name}' takes a date") from exc
+        raise errors.invalid_filter(f"'{attr.name}' takes a date or dateTime") from exc
     return text
 
 

@@ -81,6 +81,8 @@ def _refused(edu, expr: str) -> dict:
     ('not (userName sw "zhang") and not (userName eq "li.wu")', ["wang.liu"]),
     ('posts[kind eq "primary" and title eq "副科长"]', ["wang.liu"]),
     ('meta.created gt "2000-01-01T00:00:00Z"', ["li.wu", "wang.liu", "zhang.san", "zhang.si"]),
+    ('meta.created gt "2000-01-01T00:00:00"', ["li.wu", "wang.liu", "zhang.san", "zhang.si"]),
+    ('meta.lastModified lt "2000-01-01"', []),
 ])
 def test_operators(edu, people, expr, expected):
     assert _names(edu, expr + ' and userName pr') == expected
@@ -115,6 +117,7 @@ def test_case_exact_attributes_compare_exactly(edu, people):
     'active co "t"',
     'active gt true',
     'urn:unknown:schema:userName eq "x"',
+    'meta.created gt "yesterday"',
     "(" * 10_000 + 'userName pr' + ")" * 10_000,
     "(" * 40 + 'userName pr' + ")" * 40,
 ])
