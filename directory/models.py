@@ -362,6 +362,10 @@ class SigningKey(Base):
     private_enc: Mapped[str] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(16), default="active")
     created_at: Mapped[created_at]
+    # `idp keys rotate` (#4): a key is published from creation, signs from ``signs_from``
+    # (NULL: at once) and leaves the JWKS at ``retired_at``, once every token it signed
+    # has expired.
+    signs_from: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     retired_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
 
