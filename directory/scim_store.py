@@ -16,9 +16,7 @@ matches no row (412), whatever the database's isolation level.
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
-import secrets
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -33,17 +31,12 @@ from sqlalchemy import update
 from sqlalchemy.exc import DataError
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
-from sqlalchemy.orm import aliased
 
 from directory import apps
-from directory import audit
 from directory import scim_query as q
 from directory import visibility as dv
 from directory.db import rowcount
 from directory.db import utcnow
-from directory.errors import conflict
-from directory.errors import invalid
-from directory.errors import not_found
 from directory.errors import precondition
 from directory.models import Account
 from directory.models import App
@@ -56,8 +49,6 @@ from directory.models import Post
 from directory.models import ScimIdentity
 from directory.models import ScimToken
 from directory.models import Tag
-from directory.models import TagMember
-from directory.models import TagShare
 from policies import visibility as pv
 from policies.delegation import ALL
 from policies.delegation import SYSTEM_ADMIN
@@ -240,37 +231,6 @@ def account_of(session: Session, person_id: uuid.UUID) -> Account | None:
     return session.scalar(select(Account).where(Account.person_id == person_id))
 
 
-def accounts_of(session: Session, person_ids: list[uuid.UUID]) -> dict[uuid.UUID, Account]:
-    rows = session.scalars(select(Account).where(Account.person_id.in_(person_ids)))
-    return {a.person_id: a for a in rows if a.person_id is not None}
-
-
-def posts_of(session: Session, person_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[Post]]:
-    out: dict[uuid.UUID, list[Post]] = {p: [] for p in person_ids}
-    for post in session.scalars(select(Post).where(Post.person_id.in_(person_ids), Post.active)
-                                .order_by(Post.kind, Post.created_at)):
-        out[post.person_id].append(post)
-    return out
-
-
-def groups_of(session: Session, client: Client,
-              person_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[Tag]]:
-    out: dict[uuid.UUID, list[Tag]] = {p: [] for p in person_ids}
-    rows = session.execute(select(TagMember.person_id, Tag).join(Tag, Tag.id == TagMember.tag_id)
-                           .where(TagMember.person_id.in_(person_ids), tag_visible(client))
-                           .order_by(Tag.name))
-    for pid, t in rows:
-        if pid is not None:
-            out[pid].append(t)
-    return out
-
-
-def nodes_by_id(session: Session, node_ids: set[uuid.UUID]) -> dict[uuid.UUID, Node]:
-    if not node_ids:
-        return {}
-    return {n.id: n for n in session.scalars(select(Node).where(Node.id.in_(node_ids)))}
-
-
 def visible_node_ids(session: Session, client: Client, node_ids: set[uuid.UUID]) -> set[uuid.UUID]:
     if not node_ids:
         return set()
@@ -286,36 +246,6 @@ def visible_person_ids(session: Session, client: Client,
                                                        person_visible(client))))
 
 
-def unit_of(session: Session, node_: Node) -> Node | None:
-    """The nearest unit (使用单位) at or above a node."""
-    from directory.queries import ancestors
-
-    units = [n for n in ancestors(session, node_) if n.is_unit]
-    return units[-1] if units else None
-
-
-def members_of(session: Session, client: Client,
-               tag_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[tuple[str, uuid.UUID, str]]]:
-    """(type, id, display) of each visible member of each tag, people then nodes."""
-    out: dict[uuid.UUID, list[tuple[str, uuid.UUID, str]]] = {t: [] for t in tag_ids}
-    people = session.execute(select(TagMember.tag_id, Person.id, Person.name).join(
-        Person, Person.id == TagMember.person_id).where(
-        TagMember.tag_id.in_(tag_ids), person_visible(client)).order_by(Person.id))
-    for tid, pid, name in people:
-        out[tid].append(("User", pid, name))
-    nodes = session.execute(select(TagMember.tag_id, Node.id, Node.name).join(
-        Node, Node.id == TagMember.node_id).where(
-        TagMember.tag_id.in_(tag_ids), node_visible(client)).order_by(Node.id))
-    for tid, nid, name in nodes:
-        out[tid].append(("OrgUnit", nid, name))
-    return out
-
-
-def shares_of(session: Session, tag_id: uuid.UUID) -> list[uuid.UUID]:
-    return list(session.scalars(select(TagShare.node_id).where(TagShare.tag_id == tag_id)
-                                .order_by(TagShare.node_id)))
-
-
 def external_id_taken(session: Session, client: Client, model: type[Person] | type[Node] |
                       type[Tag], external_id: str, except_id: uuid.UUID | None) -> bool:
     """externalId is unique per provisioning client: among what this client sees."""
@@ -326,45 +256,6 @@ def external_id_taken(session: Session, client: Client, model: type[Person] | ty
     return session.scalar(stmt.limit(1)) is not None
 
 
-def rename_tag(session: Session, ctx: audit.Context, tag_: Tag, name: str) -> None:
-    """A tag's new name (``tags`` has no rename; SCIM Groups need one: Okta renames)."""
-    text = name.strip()
-    if not text or len(text) > 100:
-        raise invalid("directory.tag.name", "a tag name has 1 to 100 characters", "name")
-    taken = session.scalar(select(Tag.id).where(Tag.owner_node_id == tag_.owner_node_id,
-                                                Tag.name == text, Tag.id != tag_.id))
-    if taken is not None:
-        raise conflict("directory.tag.name_taken", "the owner already has a tag of that name",
-                       "name")
-    before, tag_.name = tag_.name, text
-    session.flush()
-    audit.record(session, "tag.renamed", ctx, target_type="tag", target_id=tag_.id,
-                 summary={"before": before, "after": text})
-
-
-def set_tag_external_id(session: Session, ctx: audit.Context, tag_: Tag,
-                        external_id: str | None) -> None:
-    tag_.external_id = external_id
-    session.flush()
-    audit.record(session, "tag.updated", ctx, target_type="tag", target_id=tag_.id,
-                 summary={"external_id": external_id})
-
-
-def set_node_order(session: Session, ctx: audit.Context, node_: Node, order: int) -> None:
-    """排序: one node's sort order among its siblings, as given (``tree.reorder`` renumbers
-    a whole list; a SCIM client sets one value)."""
-    before, node_.sort_order = node_.sort_order, order
-    session.flush()
-    audit.record(session, "node.reordered", ctx, target_type="node", target_id=node_.id,
-                 summary={"before": before, "after": order})
-
-
-def user_names(session: Session, person_ids: list[uuid.UUID]) -> dict[uuid.UUID, str]:
-    rows = session.execute(select(ScimIdentity.person_id, ScimIdentity.user_name).where(
-        ScimIdentity.person_id.in_(person_ids)))
-    return {pid: name for pid, name in rows if name is not None}
-
-
 def user_name_taken(session: Session, user_name: str) -> bool:
     """userName is unique, whatever the case, among SCIM identities and account names."""
     key = user_name.strip().lower()
@@ -373,78 +264,11 @@ def user_name_taken(session: Session, user_name: str) -> bool:
         or session.scalar(select(Account.id).where(Account.username == key)) is not None)
 
 
-def _identity(session: Session, person_id: uuid.UUID) -> ScimIdentity:
-    row = session.get(ScimIdentity, person_id)
-    if row is None:
-        row = ScimIdentity(person_id=person_id)
-        session.add(row)
-    return row
-
-
-def set_user_name(session: Session, ctx: audit.Context, person_id: uuid.UUID,
-                  user_name: str) -> None:
-    """Record the SCIM userName of a person (the unique key catches a concurrent twin)."""
-    row = _identity(session, person_id)
-    row.user_name, row.user_name_key = user_name.strip(), user_name.strip().lower()
-    session.flush()
-    audit.record(session, "person.scim_user_name_set", ctx, target_type="person",
-                 target_id=person_id, summary={"user_name": user_name.strip()})
-
-
-def enterprise_of(session: Session,
-                  person_ids: list[uuid.UUID]) -> dict[uuid.UUID, tuple[str | None, Person | None]]:
-    """(employeeNumber, manager) of each person that has either."""
-    manager = aliased(Person)
-    rows = session.execute(select(ScimIdentity.person_id, ScimIdentity.employee_number, manager)
-                           .outerjoin(manager, manager.id == ScimIdentity.manager_id)
-                           .where(ScimIdentity.person_id.in_(person_ids)))
-    return {pid: (number, boss) for pid, number, boss in rows}
-
-
-def set_enterprise(session: Session, ctx: audit.Context, person_id: uuid.UUID,
-                   employee_number: str | None, manager_id: uuid.UUID | None) -> None:
-    """RFC 7643 §4.3: employeeNumber and manager of a person."""
-    row = _identity(session, person_id)
-    row.employee_number, row.manager_id = employee_number, manager_id
-    session.flush()
-    audit.record(session, "person.enterprise_set", ctx, target_type="person",
-                 target_id=person_id, summary={"employee_number": employee_number,
-                                               "manager_id": manager_id})
-
-
 TOKEN_PREFIX = "scim_"  # tells these tokens from JWTs at a glance (and to secret scanners)
-MAX_TOKEN_DAYS = 366
 
 
-def _token_digest(token: str) -> str:
+def token_digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
-
-
-def issue_token(session: Session, ctx: audit.Context, client_id: str,
-                days: int) -> tuple[ScimToken, str]:
-    """An administrator's bearer token for a SCIM client: shown once, stored hashed."""
-    app = apps.get_app(session, client_id)
-    if not 1 <= days <= MAX_TOKEN_DAYS:
-        raise invalid("scim.token.days", f"a token lives 1 to {MAX_TOKEN_DAYS} days", "days")
-    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    row = ScimToken(app_id=app.id, token_hash=_token_digest(token), created_by=ctx.actor,
-                    expires_at=utcnow() + dt.timedelta(days=days))
-    session.add(row)
-    session.flush()
-    audit.record(session, "scim.token_issued", ctx, target_type="app", target_id=app.id,
-                 summary={"token_id": row.id, "expires_at": row.expires_at})
-    return row, token
-
-
-def revoke_token(session: Session, ctx: audit.Context, token_id: uuid.UUID) -> None:
-    row = session.get(ScimToken, token_id)
-    if row is None:
-        raise not_found("scim.token.not_found", "no such token", "token_id")
-    if row.revoked_at is None:
-        row.revoked_at = utcnow()
-        session.flush()
-        audit.record(session, "scim.token_revoked", ctx, target_type="app",
-                     target_id=row.app_id, summary={"token_id": row.id})
 
 
 def tokens_of(session: Session, client_id: str) -> list[ScimToken]:
@@ -456,7 +280,7 @@ def tokens_of(session: Session, client_id: str) -> list[ScimToken]:
 def token_client_id(session: Session, presented: str) -> str | None:
     """The client id a live token acts for, or None (unknown, revoked or expired)."""
     row = session.execute(select(ScimToken, App.client_id).join(App, App.id == ScimToken.app_id)
-                          .where(ScimToken.token_hash == _token_digest(presented))).first()
+                          .where(ScimToken.token_hash == token_digest(presented))).first()
     if row is None:
         return None
     token, client_id = row

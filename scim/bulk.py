@@ -20,8 +20,8 @@ from directory.errors import DomainError
 from scim import errors
 from scim import resources
 from scim import schemas as s
+from scim.call import Call
 from scim.mapping import etag
-from scim.users import Call
 
 REFERENCE = re.compile(r"bulkId:([A-Za-z0-9._~-]+)")
 PATH = re.compile(r"^/?(Users|Groups|OrgUnits)(?:/([^/]+))?$")

@@ -7,13 +7,15 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from directory import scim_commands as commands
+from directory import scim_queries as related
 from directory import scim_store as store
 from directory import tags
 from directory.models import Tag
 from scim import errors
 from scim import schemas as s
-from scim.users import Call
-from scim.users import as_text
+from scim.call import Call
+from scim.call import as_text
 
 
 def _members(call: Call, doc: dict[str, Any]) -> set[tuple[str, uuid.UUID]]:
@@ -76,18 +78,18 @@ def _add(call: Call, tag_id: uuid.UUID, kind: str, member_id: uuid.UUID) -> None
 def replace(call: Call, tag: Tag, doc: dict[str, Any]) -> None:
     name = as_text(doc.get("displayName"), "displayName")
     if name is not None and name != tag.name:
-        store.rename_tag(call.session, call.ctx, tag, name)
+        commands.rename_tag(call.session, call.ctx, tag, name)
     external_id = as_text(doc.get("externalId"), "externalId")
     if external_id != tag.external_id:
         if external_id and store.external_id_taken(call.session, call.client, Tag,
                                                    external_id, tag.id):
             raise errors.uniqueness("externalId is already used by this client")
-        store.set_tag_external_id(call.session, call.ctx, tag, external_id)
+        commands.set_tag_external_id(call.session, call.ctx, tag, external_id)
     shares = _shares(call, doc)
-    if shares is not None and sorted(shares) != store.shares_of(call.session, tag.id):
+    if shares is not None and sorted(shares) != related.shares_of(call.session, tag.id):
         tags.set_shares(call.session, call.ctx, tag.id, shares)
     wanted = _members(call, doc)
-    have = {(kind, mid) for kind, mid, _ in store.members_of(
+    have = {(kind, mid) for kind, mid, _ in related.members_of(
         call.session, call.client, [tag.id])[tag.id]}
     for kind, member_id in sorted(have - wanted, key=str):
         if kind == "User":

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from directory import scim_queries as related
 from directory import scim_store as store
 from directory.models import Node
 from directory.models import Person
@@ -44,16 +45,16 @@ def _clean(doc: dict[str, Any]) -> dict[str, Any]:
 def users(session: Any, client: store.Client, settings: DirectorySettings, base: str,
           people: list[Person]) -> list[dict[str, Any]]:
     ids = [p.id for p in people]
-    accounts = store.accounts_of(session, ids)
-    names = store.user_names(session, ids)
-    enterprise = store.enterprise_of(session, ids)
-    posts = store.posts_of(session, ids)
-    groups = store.groups_of(session, client, ids)
+    accounts = related.accounts_of(session, ids)
+    names = related.user_names(session, ids)
+    enterprise = related.enterprise_of(session, ids)
+    posts = related.posts_of(session, ids)
+    groups = related.groups_of(session, client, ids)
     seen = store.visible_node_ids(session, client, {p.node_id for ps in posts.values()
                                                     for p in ps})
     posts = {pid: [p for p in ps if p.node_id in seen] for pid, ps in posts.items()}
-    nodes = store.nodes_by_id(session, seen)
-    units = {n.id: store.unit_of(session, n) for n in nodes.values()}  # once per node
+    nodes = related.nodes_by_id(session, seen)
+    units = {n.id: related.unit_of(session, n) for n in nodes.values()}  # once per node
     docs = [_user(session, settings, base, p, names.get(p.id) or getattr(
         accounts.get(p.id), "username", None), accounts.get(p.id), posts[p.id], groups[p.id],
         nodes, units) for p in people]
@@ -130,10 +131,10 @@ def org_unit(base: str, node: Node) -> dict[str, Any]:
 
 
 def groups(session: Any, client: store.Client, base: str, tags: list[Tag]) -> list[dict]:
-    members = store.members_of(session, client, [t.id for t in tags])
+    members = related.members_of(session, client, [t.id for t in tags])
     out = []
     for tag in tags:
-        shares = store.shares_of(session, tag.id)
+        shares = related.shares_of(session, tag.id)
         out.append(_clean({
             "schemas": [s.GROUP, s.GOV_GROUP], "id": str(tag.id), "externalId": tag.external_id,
             "displayName": tag.name,

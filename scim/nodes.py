@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from directory import scim_commands as commands
 from directory import scim_store as store
 from directory import tree
 from directory.models import Node
@@ -14,8 +15,8 @@ from directory.visibility import tokens
 from policies.delegation import may_change_structure
 from policies.delegation import may_move
 from scim import errors
-from scim.users import Call
-from scim.users import as_text
+from scim.call import Call
+from scim.call import as_text
 
 FIELDS = {"name": "displayName", "short_name": "shortName", "type": "type",
           "is_unit": "unit", "hidden": "hidden", "external_id": "externalId"}
@@ -85,7 +86,7 @@ def replace(call: Call, node: Node, doc: dict[str, Any]) -> None:
         _allowed(call, may_move(call.client.grant, tokens(node.path), tokens(parent.path)))
         node = tree.move(call.session, call.ctx, node.id, parent.id, order)
     elif order is not None and order != node.sort_order:
-        store.set_node_order(call.session, call.ctx, node, order)
+        commands.set_node_order(call.session, call.ctx, node, order)
 
 
 def delete(call: Call, node: Node) -> None:

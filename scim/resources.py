@@ -19,6 +19,7 @@ from scim import nodes
 from scim import patch as patch_op
 from scim import schemas as s
 from scim import users
+from scim.call import Call
 
 
 @dataclass(frozen=True)
@@ -27,21 +28,21 @@ class Kind:
     model: type[Person] | type[Node] | type[Tag]
     get: Callable[[Any, store.Client, str], Any]
     search: Callable[..., store.Page]
-    render: Callable[[users.Call, str, list[Any]], list[dict[str, Any]]]
-    create: Callable[[users.Call, dict[str, Any]], Any]
-    replace: Callable[[users.Call, Any, dict[str, Any]], None]
-    delete: Callable[[users.Call, Any], None]
+    render: Callable[[Call, str, list[Any]], list[dict[str, Any]]]
+    create: Callable[[Call, dict[str, Any]], Any]
+    replace: Callable[[Call, Any, dict[str, Any]], None]
+    delete: Callable[[Call, Any], None]
 
 
-def _render_users(call: users.Call, base: str, rows: list[Any]) -> list[dict[str, Any]]:
+def _render_users(call: Call, base: str, rows: list[Any]) -> list[dict[str, Any]]:
     return mapping.users(call.session, call.client, call.settings, base, rows)
 
 
-def _render_nodes(call: users.Call, base: str, rows: list[Any]) -> list[dict[str, Any]]:
+def _render_nodes(call: Call, base: str, rows: list[Any]) -> list[dict[str, Any]]:
     return [mapping.org_unit(base, n) for n in rows]
 
 
-def _render_groups(call: users.Call, base: str, rows: list[Any]) -> list[dict[str, Any]]:
+def _render_groups(call: Call, base: str, rows: list[Any]) -> list[dict[str, Any]]:
     return mapping.groups(call.session, call.client, base, rows)
 
 
@@ -55,24 +56,24 @@ KINDS = {
 }
 
 
-def found(kind: Kind, call: users.Call, resource_id: str) -> Any:
+def found(kind: Kind, call: Call, resource_id: str) -> Any:
     row = kind.get(call.session, call.client, resource_id)
     if row is None:
         raise errors.not_found()
     return row
 
 
-def render_one(kind: Kind, call: users.Call, base: str, row: Any) -> dict[str, Any]:
+def render_one(kind: Kind, call: Call, base: str, row: Any) -> dict[str, Any]:
     call.session.flush()
     call.session.refresh(row)
     return kind.render(call, base, [row])[0]
 
 
-def create(kind: Kind, call: users.Call, body: Any) -> Any:
+def create(kind: Kind, call: Call, body: Any) -> Any:
     return kind.create(call, d.canonical(body, kind.rtype))
 
 
-def replace(kind: Kind, call: users.Call, resource_id: str, body: Any,
+def replace(kind: Kind, call: Call, resource_id: str, body: Any,
             version: int | None) -> Any:
     doc = d.canonical(body, kind.rtype)
     row = found(kind, call, resource_id)
@@ -81,7 +82,7 @@ def replace(kind: Kind, call: users.Call, resource_id: str, body: Any,
     return row
 
 
-def patch(kind: Kind, call: users.Call, resource_id: str, body: Any, version: int | None,
+def patch(kind: Kind, call: Call, resource_id: str, body: Any, version: int | None,
           base: str) -> Any:
     row = found(kind, call, resource_id)
     store.claim(call.session, kind.model, row.id, version)
@@ -90,7 +91,7 @@ def patch(kind: Kind, call: users.Call, resource_id: str, body: Any, version: in
     return row
 
 
-def delete(kind: Kind, call: users.Call, resource_id: str, version: int | None) -> None:
+def delete(kind: Kind, call: Call, resource_id: str, version: int | None) -> None:
     row = found(kind, call, resource_id)
     store.claim(call.session, kind.model, row.id, version)
     kind.delete(call, row)

@@ -12,25 +12,26 @@ audit event with the client as actor.
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 import secrets
 import uuid
-from dataclasses import dataclass
 from dataclasses import fields
 from typing import Any
 
 from directory import accounts
-from directory import audit
 from directory import people
 from directory import queries
+from directory import scim_commands as commands
+from directory import scim_queries as related
 from directory import scim_store as store
 from directory.models import AccountStatus
 from directory.models import Person
 from directory.models import PostKind
-from directory.settings import DirectorySettings
 from scim import errors
+from scim import posts
 from scim import schemas as s
+from scim.call import Call
+from scim.call import as_text
 
 TEXT_FIELDS = ("office_phone", "email", "rank", "position", "position_level",
                "political_status", "leadership_division", "role", "external_id")
@@ -41,42 +42,15 @@ GOV_KEYS = {"gender": "gender", "staffing_type": "staffingType", "rank": "rank",
             "id_number": "nationalIdNumber"}
 
 
-@dataclass(frozen=True)
-class Call:
-    """One request's unit of work: the session, the client and the audit context."""
-
-    session: Any
-    client: store.Client
-    settings: DirectorySettings
-    ctx: audit.Context
 
 
-@dataclass(frozen=True)
-class PostWish:
-    kind: str
-    node_id: uuid.UUID
-    title: str | None
-    order: int
-    start: dt.date | None
-    end: dt.date | None
 
 
-# Column widths (directory.models) of the attributes written as given: a longer value is
-# invalidValue here, never a truncation error from the database.
-LIMITS = {"officePhone": 40, "value": 254, "title": 100, "rank": 64, "positionLevel": 64,
-          "politicalStatus": 64, "role": 100, "staffingType": 32, "externalId": 255,
-          "employeeNumber": 64, "type": 32, "shortName": 100, "code": 64, "gender": 32,
-          "visibilityClass": 32, "kind": 32}
 
 
-def as_text(value: Any, name: str) -> str | None:
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise errors.invalid_value(f"'{name}' is a string")
-    if len(value) > LIMITS.get(name, 4000):
-        raise errors.invalid_value(f"'{name}' is longer than {LIMITS.get(name, 4000)}")
-    return value
+
+
+
 
 
 def _pick(items: Any, kind: str | None) -> str | None:
@@ -135,11 +109,11 @@ def set_enterprise(call: Call, person: Person, doc: dict[str, Any]) -> None:
         boss = store.person(call.session, call.client, manager_ref)
         if boss is None or boss.id == person.id:
             raise errors.invalid_value("manager names a User that does not exist")
-    current_number, current_boss = store.enterprise_of(call.session, [person.id]).get(
+    current_number, current_boss = related.enterprise_of(call.session, [person.id]).get(
         person.id, (None, None))
     boss_id = boss.id if boss else None
     if (number, boss_id) != (current_number, current_boss.id if current_boss else None):
-        store.set_enterprise(call.session, call.ctx, person.id, number, boss_id)
+        commands.set_enterprise(call.session, call.ctx, person.id, number, boss_id)
 
 
 def _check_external_id(call: Call, value: str | None, person_id: uuid.UUID | None) -> None:
@@ -147,39 +121,10 @@ def _check_external_id(call: Call, value: str | None, person_id: uuid.UUID | Non
         raise errors.uniqueness("externalId is already used by this client")
 
 
-def _date(value: Any, name: str) -> dt.date | None:
-    if value in (None, ""):
-        return None
-    try:
-        return dt.date.fromisoformat(str(value)[:10])
-    except ValueError as exc:
-        raise errors.invalid_value(f"'{name}' is a date (YYYY-MM-DD)") from exc
 
 
-def posts_wanted(call: Call, doc: dict[str, Any]) -> list[PostWish] | None:
-    items = doc.get(s.GOV_USER, {}).get("posts")
-    if items is None:
-        return None
-    if not isinstance(items, list):
-        raise errors.invalid_value("'posts' is a list")
-    wishes = []
-    for item in items:
-        if not isinstance(item, dict):
-            raise errors.invalid_value("a post is an object")
-        node = store.node(call.session, call.client, str(item.get("node") or ""))
-        if node is None:
-            raise errors.invalid_value("a post names an OrgUnit that does not exist")
-        kind = item.get("kind") or ("primary" if len(items) == 1 else "concurrent")
-        if kind not in {k.value for k in PostKind}:
-            raise errors.invalid_value("a post's kind is primary, concurrent or secondment")
-        order = item.get("order", 0)
-        if not isinstance(order, int) or isinstance(order, bool):
-            raise errors.invalid_value("a post's order is an integer")
-        wishes.append(PostWish(kind, node.id, as_text(item.get("title"), "title"), order,
-                               _date(item.get("start"), "start"), _date(item.get("end"), "end")))
-    if sum(w.kind == "primary" for w in wishes) != 1:
-        raise errors.invalid_value("a User has exactly one primary post")
-    return wishes
+
+
 
 
 def check_user_name(value: Any) -> str:
@@ -219,20 +164,20 @@ def create(call: Call, doc: dict[str, Any]) -> Person:
         raise errors.uniqueness("userName is taken")
     values = wanted(doc)
     _check_external_id(call, values["external_id"], None)
-    wishes = posts_wanted(call, doc)
+    wishes = posts.wanted(call, doc)
     if wishes is None:
         home = call.client.home
         if home is None:
             raise errors.invalid_value("the client has no scope to place a User in")
-        wishes = [PostWish("primary", home.id, None, 0, None, None)]
+        wishes = [posts.PostWish("primary", home.id, None, 0, None, None)]
     data = people.PersonData(**{k: v for k, v in values.items() if v is not None})
     primary = next(w for w in wishes if w.kind == "primary")
     person = people.add(call.session, call.settings, call.ctx, data,
                         people.PostSpec(primary.node_id, primary.title, primary.order))
-    _add_posts(call, person.id, [w for w in wishes if w.kind != "primary"])
+    posts.add(call, person.id, [w for w in wishes if w.kind != "primary"])
     set_enterprise(call, person, doc)
     password = doc.get("password")
-    store.set_user_name(call.session, call.ctx, person.id, user_name)
+    commands.set_user_name(call.session, call.ctx, person.id, user_name)
     account = accounts.create(call.session, call.settings, call.ctx,
                               username=account_name(call, user_name), account_type="user",
                               person_id=person.id,
@@ -242,27 +187,16 @@ def create(call: Call, doc: dict[str, Any]) -> Person:
     return person
 
 
-def _add_posts(call: Call, person_id: uuid.UUID, wishes: list[PostWish]) -> None:
-    for w in wishes:
-        spec = people.PostSpec(w.node_id, w.title, w.order)
-        if w.kind == "concurrent":
-            people.add_concurrent(call.session, call.ctx, person_id, spec)
-        else:
-            if w.start is None or w.end is None:
-                raise errors.invalid_value("a secondment has a start and an end")
-            people.second(call.session, call.ctx, person_id, spec, w.start, w.end)
 
 
-def visible_posts(call: Call, person: Person) -> list[Any]:
-    posts = store.posts_of(call.session, [person.id])[person.id]
-    seen = store.visible_node_ids(call.session, call.client, {p.node_id for p in posts})
-    return [p for p in posts if p.node_id in seen]
+
+
 
 
 def check_writable(call: Call, person: Person) -> None:
     """A client changes only people whose primary post is in its scope; it reads anyone
     with a post there (their other posts stay invisible and untouched)."""
-    if not any(p.kind == PostKind.PRIMARY for p in visible_posts(call, person)):
+    if not any(p.kind == PostKind.PRIMARY for p in posts.visible(call, person)):
         raise errors.ScimError(403, "the person's primary post is outside the client's scope")
 
 
@@ -271,21 +205,21 @@ def replace(call: Call, person: Person, doc: dict[str, Any]) -> None:
     check_writable(call, person)
     account = store.account_of(call.session, person.id)
     user_name = doc.get("userName")
-    current = store.user_names(call.session, [person.id]).get(person.id) or (
+    current = related.user_names(call.session, [person.id]).get(person.id) or (
         account.username if account is not None else None)
     if current is not None and isinstance(user_name, str) \
             and user_name.strip().lower() != current.lower():
         raise errors.mutability("userName cannot change")
     _update_fields(call, person, wanted(doc))
-    wishes = posts_wanted(call, doc)
+    wishes = posts.wanted(call, doc)
     if wishes is not None:
-        _update_posts(call, person, wishes)
+        posts.update(call, person, wishes)
     set_enterprise(call, person, doc)
     if account is None and isinstance(user_name, str):
         user_name = check_user_name(user_name)
         if store.user_name_taken(call.session, user_name):
             raise errors.uniqueness("userName is taken")
-        store.set_user_name(call.session, call.ctx, person.id, user_name)
+        commands.set_user_name(call.session, call.ctx, person.id, user_name)
         account = accounts.create(call.session, call.settings, call.ctx,
                                   username=account_name(call, user_name), account_type="user",
                                   person_id=person.id)
@@ -321,23 +255,7 @@ def _update_fields(call: Call, person: Person, values: dict[str, Any]) -> None:
                       people.PersonData(**changes))
 
 
-def _update_posts(call: Call, person: Person, wishes: list[PostWish]) -> None:
-    current = visible_posts(call, person)
 
-    def same(post: Any, w: PostWish) -> bool:
-        return (post.kind.value, post.node_id, post.title, post.sort_order, post.start_date,
-                post.end_date) == (w.kind, w.node_id, w.title, w.order, w.start, w.end)
-
-    primary = next(w for w in wishes if w.kind == "primary")
-    old_primary = next((p for p in current if p.kind == PostKind.PRIMARY), None)
-    for post in current:
-        if post.kind != PostKind.PRIMARY and not any(same(post, w) for w in wishes):
-            people.end_post(call.session, call.ctx, post.id)
-    if old_primary is None or not same(old_primary, primary):
-        people.transfer(call.session, call.ctx, person.id,
-                        people.PostSpec(primary.node_id, primary.title, primary.order))
-    _add_posts(call, person.id, [w for w in wishes if w.kind != "primary"
-                                 and not any(same(p, w) for p in current)])
 
 
 def delete(call: Call, person: Person) -> None:

@@ -29,16 +29,15 @@ from directory import scim_store as store
 from directory.errors import DomainError
 from directory.settings import DirectorySettings
 from scim import bulk
-from scim import cursor
 from scim import document as d
 from scim import errors
-from scim import filter as scim_filter
 from scim import resources
 from scim import schemas as s
+from scim import search
+from scim.call import Call
 from scim.mapping import etag
 from scim.resources import KINDS
 from scim.resources import Kind
-from scim.users import Call
 
 log = logging.getLogger("scim")
 bp = Blueprint("scim", __name__, url_prefix="/scim/v2")
@@ -220,114 +219,18 @@ def me() -> Response:
 
 # -- query (RFC 7644 §3.4) ------------------------------------------------------------------
 
-def _int(value: Any, name: str, default: int) -> int:
-    if value in (None, ""):
-        return default
-    try:
-        return int(value)
-    except (TypeError, ValueError) as exc:
-        raise errors.invalid_value(f"{name} is an integer") from exc
-
-
-def _names(value: Any) -> list[str] | None:
-    if value in (None, ""):
-        return None
-    items = value if isinstance(value, list) else str(value).split(",")
-    return [str(i).strip() for i in items if str(i).strip()]
-
-
-def _search(kind: Kind, params: dict[str, Any]) -> Response:
-    expr = None
-    if params.get("filter") not in (None, ""):
-        expr = scim_filter.parse(str(params["filter"]), kind.rtype)
-    sort = None
-    if params.get("sortBy") not in (None, ""):
-        sort = scim_filter.sort_field(str(params["sortBy"]), kind.rtype)
-    order = str(params.get("sortOrder") or "ascending").lower()
-    if order not in ("ascending", "descending"):
-        raise errors.invalid_value("sortOrder is ascending or descending")
-    paging = _paging(params, sort)
-    call = _call()
-    with call.session.begin():
-        try:
-            page = kind.search(call.session, call.client, expr, sort, order == "descending",
-                               paging)
-        except store.q.UnknownField as exc:
-            raise errors.invalid_filter(f"unknown or unfilterable attribute '{exc}'") from exc
-        docs = kind.render(call, _base(), list(page.rows))
-    attributes, excluded = _names(params.get("attributes")), _names(
-        params.get("excludedAttributes"))
-    resources = [d.project(doc, kind.rtype, attributes, excluded) for doc in docs]
-    body: dict[str, Any] = {"schemas": [s.LIST_RESPONSE], "totalResults": page.total,
-                            "itemsPerPage": len(resources)}
-    if paging.keyset:
-        if page.next_after is not None:
-            body["nextCursor"] = cursor.encode(_wiring().settings.cipher, page.next_after)
-    else:
-        body["startIndex"] = paging.start
-    body["Resources"] = resources
-    return respond(body)
-
-
-def _paging(params: dict[str, Any], sort: str | None) -> store.Paging:
-    """startIndex/count (RFC 7644 §3.4.2.4) or cursor/count (RFC 9865 §2): ``cursor``
-    present, even empty, asks for cursor pages, which run in id order."""
-    raw_count = params.get("count")
-    count = _int(raw_count, "count", s.DEFAULT_PAGE)
-    if "cursor" not in params:
-        start = max(1, _int(params.get("startIndex"), "startIndex", 1))
-        return store.Paging(start=start, count=min(max(0, count), s.MAX_RESULTS))
-    if params.get("startIndex") not in (None, ""):
-        raise errors.invalid_value("startIndex and cursor are two kinds of paging: pick one")
-    if sort is not None:
-        raise errors.invalid_value("cursor pages are in id order: sortBy is not supported")
-    if count < 0 or count > s.MAX_RESULTS:
-        raise errors.ScimError(400, f"count is 0 to {s.MAX_RESULTS}", "invalidCount")
-    after = cursor.decode(_wiring().settings.cipher, params["cursor"])
-    return store.Paging(count=count, keyset=True, after=after)
-
-
 @bp.get("/<endpoint>")
 def list_resources(endpoint: str) -> Response:
-    return _search(_kind(endpoint), dict(request.args))
+    return respond(search.one_type(_kind(endpoint), dict(request.args), _call(), _base()))
 
 
 @bp.post("/.search")
 def search_everything() -> Response:
-    """RFC 7644 §3.4.3 at the root: every resource type, Users then Groups then OrgUnits,
-    paged by index over the whole. A filter naming an attribute a type lacks selects
-    nothing of that type; one that fits no type is invalidFilter. No sortBy or cursor."""
+    """RFC 7644 §3.4.3 at the root (scim/search.py)."""
     body = _body()
     if not isinstance(body, dict):
         raise errors.invalid_syntax("a SearchRequest is a JSON object")
-    if body.get("sortBy") or "cursor" in body:
-        raise errors.invalid_value("a search of every resource type takes no sortBy or cursor")
-    exprs: dict[str, Any] = {}
-    for name, kind in KINDS.items():
-        try:
-            exprs[name] = scim_filter.parse(str(body["filter"]), kind.rtype) \
-                if body.get("filter") not in (None, "") else None
-        except errors.ScimError:
-            continue
-    if not exprs:
-        raise errors.invalid_filter("the filter fits no resource type")
-    paging = _paging(body, None)
-    call, found, skip, room = _call(), [], paging.start - 1, paging.count
-    total = 0
-    with call.session.begin():
-        for name, expr in exprs.items():
-            kind = KINDS[name]
-            page = kind.search(call.session, call.client, expr, None, False, store.Paging(
-                start=skip + 1, count=room))
-            total += page.total
-            skip = max(0, skip - page.total)
-            room -= len(page.rows)
-            found += [d.project(doc, kind.rtype, _names(body.get("attributes")),
-                                _names(body.get("excludedAttributes")))
-                      for doc in kind.render(call, _base(), list(page.rows))]
-    return respond({"schemas": [s.LIST_RESPONSE], "totalResults": total,
-                    "itemsPerPage": len(found), "startIndex": paging.start,
-                    "Resources": found})
+    return respond(search.everything(body, _call(), _base()))
 
 
 @bp.post("/<endpoint>/.search")
@@ -335,15 +238,15 @@ def search_resources(endpoint: str) -> Response:
     body = _body()
     if not isinstance(body, dict):
         raise errors.invalid_syntax("a SearchRequest is a JSON object")
-    return _search(_kind(endpoint), body)
+    return respond(search.one_type(_kind(endpoint), body, _call(), _base()))
 
 
 # -- resources (RFC 7644 §3.3, §3.4.1, §3.5, §3.6) ------------------------------------------
 
 def _one(kind: Kind, call: Call, row: Any, status: int = 200) -> Response:
     doc = resources.render_one(kind, call, _base(), row)
-    doc = d.project(doc, kind.rtype, _names(request.args.get("attributes")),
-                    _names(request.args.get("excludedAttributes")))
+    doc = d.project(doc, kind.rtype, search.names(request.args.get("attributes")),
+                    search.names(request.args.get("excludedAttributes")))
     headers = {"ETag": etag(row.version)}
     if status == 201:
         headers["Location"] = doc["meta"]["location"] if "meta" in doc else ""

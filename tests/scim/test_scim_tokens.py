@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from directory import audit
+from directory import scim_commands
 from directory import scim_store
 from directory.errors import DomainError
 from directory.models import AuditEvent
@@ -20,7 +21,7 @@ ADMIN = audit.Context(actor="account:admin")
 
 def _issue(sessions, client_id: str, days: int = 30) -> tuple:
     with sessions.begin() as s:
-        row, token = scim_store.issue_token(s, ADMIN, client_id, days)
+        row, token = scim_commands.issue_token(s, ADMIN, client_id, days)
         return row.id, token
 
 
@@ -40,7 +41,7 @@ def test_revoked_and_expired_tokens_are_401(world, ids, sessions):
     app, _ = world
     token_id, token = _issue(sessions, ids["edu_client"])
     with sessions.begin() as s:
-        scim_store.revoke_token(s, ADMIN, token_id)
+        scim_commands.revoke_token(s, ADMIN, token_id)
     assert Client(app, token).get("/Users").status_code == 401
     expired_id, expired = _issue(sessions, ids["edu_client"])
     with sessions.begin() as s:
@@ -58,6 +59,6 @@ def test_a_token_of_an_app_that_is_not_online_is_401(world, ids, sessions):
 
 def test_token_lifetime_is_bounded(sessions, world, ids):
     with pytest.raises(DomainError), sessions.begin() as s:
-        scim_store.issue_token(s, ADMIN, ids["edu_client"], 0)
+        scim_commands.issue_token(s, ADMIN, ids["edu_client"], 0)
     with sessions() as s:
         assert scim_store.tokens_of(s, ids["edu_client"]) == []

@@ -1,0 +1,117 @@
+"""The writes of the SCIM adapter (#5) that no domain command covers: a tag's name and
+external id, one node's sort order, a person's SCIM userName and enterprise fields, and the
+bearer tokens administrators issue for SCIM clients. Each checks, writes, records its
+audit event in the caller's transaction, and never commits."""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+import uuid
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from directory import apps
+from directory import audit
+from directory.db import utcnow
+from directory.errors import conflict
+from directory.errors import invalid
+from directory.errors import not_found
+from directory.models import Node
+from directory.models import ScimIdentity
+from directory.models import ScimToken
+from directory.models import Tag
+from directory.scim_store import TOKEN_PREFIX
+from directory.scim_store import token_digest
+
+MAX_TOKEN_DAYS = 366
+
+
+def rename_tag(session: Session, ctx: audit.Context, tag_: Tag, name: str) -> None:
+    """A tag's new name (``tags`` has no rename; SCIM Groups need one: Okta renames)."""
+    text = name.strip()
+    if not text or len(text) > 100:
+        raise invalid("directory.tag.name", "a tag name has 1 to 100 characters", "name")
+    taken = session.scalar(select(Tag.id).where(Tag.owner_node_id == tag_.owner_node_id,
+                                                Tag.name == text, Tag.id != tag_.id))
+    if taken is not None:
+        raise conflict("directory.tag.name_taken", "the owner already has a tag of that name",
+                       "name")
+    before, tag_.name = tag_.name, text
+    session.flush()
+    audit.record(session, "tag.renamed", ctx, target_type="tag", target_id=tag_.id,
+                 summary={"before": before, "after": text})
+
+
+def set_tag_external_id(session: Session, ctx: audit.Context, tag_: Tag,
+                        external_id: str | None) -> None:
+    tag_.external_id = external_id
+    session.flush()
+    audit.record(session, "tag.updated", ctx, target_type="tag", target_id=tag_.id,
+                 summary={"external_id": external_id})
+
+
+def set_node_order(session: Session, ctx: audit.Context, node_: Node, order: int) -> None:
+    """排序: one node's sort order among its siblings, as given (``tree.reorder`` renumbers
+    a whole list; a SCIM client sets one value)."""
+    before, node_.sort_order = node_.sort_order, order
+    session.flush()
+    audit.record(session, "node.reordered", ctx, target_type="node", target_id=node_.id,
+                 summary={"before": before, "after": order})
+
+
+def _identity(session: Session, person_id: uuid.UUID) -> ScimIdentity:
+    row = session.get(ScimIdentity, person_id)
+    if row is None:
+        row = ScimIdentity(person_id=person_id)
+        session.add(row)
+    return row
+
+
+def set_user_name(session: Session, ctx: audit.Context, person_id: uuid.UUID,
+                  user_name: str) -> None:
+    """Record the SCIM userName of a person (the unique key catches a concurrent twin)."""
+    row = _identity(session, person_id)
+    row.user_name, row.user_name_key = user_name.strip(), user_name.strip().lower()
+    session.flush()
+    audit.record(session, "person.scim_user_name_set", ctx, target_type="person",
+                 target_id=person_id, summary={"user_name": user_name.strip()})
+
+
+def set_enterprise(session: Session, ctx: audit.Context, person_id: uuid.UUID,
+                   employee_number: str | None, manager_id: uuid.UUID | None) -> None:
+    """RFC 7643 §4.3: employeeNumber and manager of a person."""
+    row = _identity(session, person_id)
+    row.employee_number, row.manager_id = employee_number, manager_id
+    session.flush()
+    audit.record(session, "person.enterprise_set", ctx, target_type="person",
+                 target_id=person_id, summary={"employee_number": employee_number,
+                                               "manager_id": manager_id})
+
+
+def issue_token(session: Session, ctx: audit.Context, client_id: str,
+                days: int) -> tuple[ScimToken, str]:
+    """An administrator's bearer token for a SCIM client: shown once, stored hashed."""
+    app = apps.get_app(session, client_id)
+    if not 1 <= days <= MAX_TOKEN_DAYS:
+        raise invalid("scim.token.days", f"a token lives 1 to {MAX_TOKEN_DAYS} days", "days")
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    row = ScimToken(app_id=app.id, token_hash=token_digest(token), created_by=ctx.actor,
+                    expires_at=utcnow() + dt.timedelta(days=days))
+    session.add(row)
+    session.flush()
+    audit.record(session, "scim.token_issued", ctx, target_type="app", target_id=app.id,
+                 summary={"token_id": row.id, "expires_at": row.expires_at})
+    return row, token
+
+
+def revoke_token(session: Session, ctx: audit.Context, token_id: uuid.UUID) -> None:
+    row = session.get(ScimToken, token_id)
+    if row is None:
+        raise not_found("scim.token.not_found", "no such token", "token_id")
+    if row.revoked_at is None:
+        row.revoked_at = utcnow()
+        session.flush()
+        audit.record(session, "scim.token_revoked", ctx, target_type="app",
+                     target_id=row.app_id, summary={"token_id": row.id})

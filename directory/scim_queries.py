@@ -1,0 +1,100 @@
+"""Related rows of a page of SCIM resources, read in batches (one query per kind of row
+for the whole page, never one per resource): accounts, posts, groups, members, sharing,
+SCIM identities and enterprise fields."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from sqlalchemy.orm import aliased
+
+from directory.models import Account
+from directory.models import Node
+from directory.models import Person
+from directory.models import Post
+from directory.models import ScimIdentity
+from directory.models import Tag
+from directory.models import TagMember
+from directory.models import TagShare
+from directory.queries import ancestors
+from directory.scim_store import Client
+from directory.scim_store import node_visible
+from directory.scim_store import person_visible
+from directory.scim_store import tag_visible
+
+
+def accounts_of(session: Session, person_ids: list[uuid.UUID]) -> dict[uuid.UUID, Account]:
+    rows = session.scalars(select(Account).where(Account.person_id.in_(person_ids)))
+    return {a.person_id: a for a in rows if a.person_id is not None}
+
+
+def posts_of(session: Session, person_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[Post]]:
+    out: dict[uuid.UUID, list[Post]] = {p: [] for p in person_ids}
+    for post in session.scalars(select(Post).where(Post.person_id.in_(person_ids), Post.active)
+                                .order_by(Post.kind, Post.created_at)):
+        out[post.person_id].append(post)
+    return out
+
+
+def groups_of(session: Session, client: Client,
+              person_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[Tag]]:
+    out: dict[uuid.UUID, list[Tag]] = {p: [] for p in person_ids}
+    rows = session.execute(select(TagMember.person_id, Tag).join(Tag, Tag.id == TagMember.tag_id)
+                           .where(TagMember.person_id.in_(person_ids), tag_visible(client))
+                           .order_by(Tag.name))
+    for pid, t in rows:
+        if pid is not None:
+            out[pid].append(t)
+    return out
+
+
+def nodes_by_id(session: Session, node_ids: set[uuid.UUID]) -> dict[uuid.UUID, Node]:
+    if not node_ids:
+        return {}
+    return {n.id: n for n in session.scalars(select(Node).where(Node.id.in_(node_ids)))}
+
+
+def unit_of(session: Session, node_: Node) -> Node | None:
+    """The nearest unit (使用单位) at or above a node."""
+    units = [n for n in ancestors(session, node_) if n.is_unit]
+    return units[-1] if units else None
+
+
+def members_of(session: Session, client: Client,
+               tag_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[tuple[str, uuid.UUID, str]]]:
+    """(type, id, display) of each visible member of each tag, people then nodes."""
+    out: dict[uuid.UUID, list[tuple[str, uuid.UUID, str]]] = {t: [] for t in tag_ids}
+    people = session.execute(select(TagMember.tag_id, Person.id, Person.name).join(
+        Person, Person.id == TagMember.person_id).where(
+        TagMember.tag_id.in_(tag_ids), person_visible(client)).order_by(Person.id))
+    for tid, pid, name in people:
+        out[tid].append(("User", pid, name))
+    nodes = session.execute(select(TagMember.tag_id, Node.id, Node.name).join(
+        Node, Node.id == TagMember.node_id).where(
+        TagMember.tag_id.in_(tag_ids), node_visible(client)).order_by(Node.id))
+    for tid, nid, name in nodes:
+        out[tid].append(("OrgUnit", nid, name))
+    return out
+
+
+def shares_of(session: Session, tag_id: uuid.UUID) -> list[uuid.UUID]:
+    return list(session.scalars(select(TagShare.node_id).where(TagShare.tag_id == tag_id)
+                                .order_by(TagShare.node_id)))
+
+
+def user_names(session: Session, person_ids: list[uuid.UUID]) -> dict[uuid.UUID, str]:
+    rows = session.execute(select(ScimIdentity.person_id, ScimIdentity.user_name).where(
+        ScimIdentity.person_id.in_(person_ids)))
+    return {pid: name for pid, name in rows if name is not None}
+
+
+def enterprise_of(session: Session,
+                  person_ids: list[uuid.UUID]) -> dict[uuid.UUID, tuple[str | None, Person | None]]:
+    """(employeeNumber, manager) of each person that has either."""
+    manager = aliased(Person)
+    rows = session.execute(select(ScimIdentity.person_id, ScimIdentity.employee_number, manager)
+                           .outerjoin(manager, manager.id == ScimIdentity.manager_id)
+                           .where(ScimIdentity.person_id.in_(person_ids)))
+    return {pid: (number, boss) for pid, number, boss in rows}

@@ -1,0 +1,40 @@
+"""One request's unit of work as the SCIM writers see it, and the checks of plain values
+that every resource type shares."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from directory import audit
+from directory import scim_store as store
+from directory.settings import DirectorySettings
+from scim import errors
+
+
+@dataclass(frozen=True)
+class Call:
+    """One request's unit of work: the session, the client and the audit context."""
+
+    session: Any
+    client: store.Client
+    settings: DirectorySettings
+    ctx: audit.Context
+
+
+# Column widths (directory.models) of the attributes written as given: a longer value is
+# invalidValue here, never a truncation error from the database.
+LIMITS = {"officePhone": 40, "value": 254, "title": 100, "rank": 64, "positionLevel": 64,
+          "politicalStatus": 64, "role": 100, "staffingType": 32, "externalId": 255,
+          "employeeNumber": 64, "type": 32, "shortName": 100, "code": 64, "gender": 32,
+          "visibilityClass": 32, "kind": 32}
+
+
+def as_text(value: Any, name: str) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise errors.invalid_value(f"'{name}' is a string")
+    if len(value) > LIMITS.get(name, 4000):
+        raise errors.invalid_value(f"'{name}' is longer than {LIMITS.get(name, 4000)}")
+    return value
