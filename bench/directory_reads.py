@@ -373,6 +373,28 @@ def report(title: str, times: dict[str, dict[str, list[float]]], target_ms: floa
     return record
 
 
+def read_file(path: Path) -> float:
+    """Read a file through the OS page cache; returns its size in MB."""
+    with path.open("rb") as fh:
+        while fh.read(16 << 20):
+            pass
+    return path.stat().st_size / 1e6
+
+
+def prewarm(engine: Engine) -> float:
+    """Every table and index of the database into the OS page cache; returns MB."""
+    if engine.dialect.name == "sqlite":
+        path = make_url(str(engine.url)).database
+        return read_file(Path(path)) if path else 0.0
+    with engine.begin() as conn:
+        conn.execute(text("CREATE EXTENSION IF NOT EXISTS pg_prewarm"))
+        blocks = conn.execute(text(
+            "SELECT coalesce(sum(pg_prewarm(c.oid, 'read')), 0) FROM pg_class c "
+            "WHERE c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'i')"
+        )).scalar_one()
+    return float(blocks) * 8192 / 1e6
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--url", action="append", required=True,
@@ -390,6 +412,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--top", action="store_true",
                         help="also list the root and the 10 categories (5 viewers each); on "
                              "PostgreSQL each such query ran for over 10 minutes (see README)")
+    parser.add_argument("--prewarm", action="store_true",
+                        help="read every contender's data into the OS page cache first (the "
+                             "SQLite file, PostgreSQL's tables and indexes with pg_prewarm, "
+                             "slapd's mdb file): steady-state figures, not first-touch I/O")
     parser.add_argument("--statement-timeout", type=float, default=30.0,
                         help="PostgreSQL statement_timeout in seconds (a query cancelled "
                              "by it is counted as failed)")
@@ -418,6 +444,17 @@ def main(argv: list[str] | None = None) -> int:
             started = time.perf_counter()
             print(f"setup {name}: {setup(engine, args.seed)} "
                   f"({time.perf_counter() - started:.1f} s)", flush=True)
+    if args.prewarm:
+        for name, engine in engines.items():
+            started = time.perf_counter()
+            print(f"prewarm {name}: {prewarm(engine):,.0f} MB "
+                  f"({time.perf_counter() - started:.1f} s)", flush=True)
+        if args.slapd:
+            base = args.slapd_dir or Slapd().db.parent
+            started = time.perf_counter()
+            size = sum(read_file(f) for f in (base / "db").glob("*.mdb"))
+            print(f"prewarm slapd: {size:,.0f} MB ({time.perf_counter() - started:.1f} s)",
+                  flush=True)
     first = next(iter(engines.values()))
     lists, searches, root_dn, tops = draw_samples(first, args.seed, args.listings + args.warmup,
                                             args.searches + args.warmup)
