@@ -88,7 +88,9 @@ class UnknownField(Exception):
 
 
 def _active_column() -> Any:
-    return Account.status == AccountStatus.ACTIVE
+    """Never NULL: a person without an account is ``active: false``, as rendered, so that
+    ``not (active eq true)`` finds them too."""
+    return and_(Account.status.is_not(None), Account.status == AccountStatus.ACTIVE)
 
 
 # Field key -> column (or boolean expression) over the resource's base query.
