@@ -159,3 +159,31 @@ def test_a_person_seconded_into_the_scope_is_read_not_written(world, edu, town, 
     assert ok.status_code == 200, ok.data
     after = edu.get(f"/Users/{ids['villager']}").get_json(force=True)
     assert len(after["urn:govidp:params:scim:schemas:extension:gov:2.0:User"]["posts"]) == 1
+
+
+def test_end_to_end_with_a_client_credentials_token(world, sessions, ctx, ids):
+    """An HR system registered with scope scim gets its token at /oauth/token and
+    provisions with it (RFC 6749 §4.4, RFC 9068)."""
+    import base64
+    import uuid
+
+    from directory import apps
+    app, _ = world
+    with sessions.begin() as s:
+        hr, secret = apps.create_client(s, ctx, apps.ClientSpec(
+            name="人事系统", scope=("scim",), status="online",
+            unit_node_id=uuid.UUID(ids["edu"])))
+        apps.set_directory_access(s, ctx, hr, scope_node_ids=[uuid.UUID(ids["edu"])],
+                                  hidden_node_ids=[], upward=False)
+        client_id = hr.client_id
+    basic = base64.b64encode(f"{client_id}:{secret}".encode()).decode()
+    http = app.test_client()
+    issued = http.post("/oauth/token", data={"grant_type": "client_credentials",
+                                             "scope": "scim"},
+                       headers={"Authorization": f"Basic {basic}"})
+    assert issued.status_code == 200, issued.data
+    token = issued.get_json()["access_token"]
+    client = Client(app, token)
+    created = client.post("/Users", new_user("hr.first@qp.gov.cn"))
+    assert created.status_code == 201, created.data
+    assert client.get(f"/Users/{ids['villager']}").status_code == 404
