@@ -32,6 +32,7 @@ from sqlalchemy.exc import DataError
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from directory import accounts
 from directory import apps
 from directory import scim_query as q
 from directory import visibility as dv
@@ -96,6 +97,25 @@ def load_client(session: Session, client_id: str) -> Client | None:
     assert viewer.app is not None
     return Client(app=app, access=viewer.app, hidden=dv.load_hidden_cached(session),
                   scope_nodes=tuple(n for n in scopes if n.status == NodeStatus.ACTIVE))
+
+
+def load_self(session: Session, client_id: str,
+              account_id: str) -> tuple[Client, uuid.UUID] | None:
+    """RFC 7644 §3.11 ``/Me`` for a person's token: a client that sees exactly the nodes of
+    the person's own active posts (hidden or not), for the app the token was issued to."""
+    app = apps.by_client_id(session, client_id)
+    account = session.get(Account, _uuid(account_id)) if _uuid(account_id) else None
+    if (app is None or app.status != AppStatus.ONLINE or account is None
+            or account.person_id is None or not accounts.usable(account)
+            or not apps.account_may_use(session, account, client_id)):
+        return None
+    paths = [dv.tokens(p) for p in session.scalars(select(Post.node_path).where(
+        Post.person_id == account.person_id, Post.active))]
+    hidden = dv.load_hidden_cached(session)
+    grants = frozenset(h.path[-1] for h in hidden.values()
+                       if any(pv.within(p, h.path) for p in paths))
+    access = pv.AppAccess(app_id=str(app.id), scopes=tuple(paths), hidden_grants=grants)
+    return Client(app=app, access=access, hidden=hidden, scope_nodes=()), account.person_id
 
 
 def node_visible(client: Client) -> ColumnElement[bool]:

@@ -124,14 +124,19 @@ def _authenticate() -> None:
     presented = header[7:].strip()
     if presented.startswith(store.TOKEN_PREFIX):  # an administrator's SCIM token
         client_id, scope = store.token_client_id(session, presented), {SCOPE}
-    else:  # an app's own access token (client credentials, RFC 9068 §2.2)
+    else:  # an app's own access token (client credentials, RFC 9068 §2.2) or a person's
         try:
             token = wiring.authenticate(session, presented)
         except Exception as exc:  # noqa: BLE001 - any refusal of the token is a 401
             raise _invalid_token() from exc
         scope = token.scope
         client_id = token.client_id if token.subject == token.client_id else None
-    client = store.load_client(session, client_id) if client_id else None
+        if client_id is None and request.endpoint == "scim.me":
+            found = store.load_self(session, token.client_id, token.subject)
+            if found is None:
+                raise _invalid_token()
+            g.scim_client, g.scim_me = found
+    client = store.load_client(session, client_id) if client_id else g.get("scim_client")
     if client is None:
         raise _invalid_token()
     if SCOPE not in scope:
@@ -214,7 +219,18 @@ def get_resource_type(name: str) -> Response:
 
 @bp.route("/Me", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
 def me() -> Response:
-    raise errors.ScimError(501, "/Me needs a user's token; SCIM clients are apps")
+    """RFC 7644 §3.11: the User behind a person's token (with the ``scim`` scope), read
+    only; an app's token has no User behind it."""
+    if g.get("scim_me") is None:
+        raise errors.ScimError(501, "/Me answers for a person's token; SCIM clients are apps")
+    if request.method != "GET":
+        raise errors.ScimError(501, "/Me is read only here")
+    kind, call = KINDS["Users"], _call()
+    with call.session.begin():
+        row = resources.found(kind, call, str(g.scim_me))
+        response = _one(kind, call, row)
+    response.headers["Location"] = f"{_base()}/Users/{g.scim_me}"
+    return response
 
 
 # -- query (RFC 7644 §3.4) ------------------------------------------------------------------

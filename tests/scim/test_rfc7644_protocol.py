@@ -187,3 +187,35 @@ def test_end_to_end_with_a_client_credentials_token(world, sessions, ctx, ids):
     created = client.post("/Users", new_user("hr.first@qp.gov.cn"))
     assert created.status_code == 201, created.data
     assert client.get(f"/Users/{ids['villager']}").status_code == 404
+
+
+def _person_token(app, account_id, client_id: str, scope: str = "openid scim") -> str:
+    from idp import tokens
+    from idp.app import runtime
+    rt = runtime(app)
+    with rt.sessions() as s:
+        return tokens.mint_access_token(s, rt.directory.cipher, rt.settings.issuer,
+                                        subject=str(account_id), client_id=client_id,
+                                        scope=scope)
+
+
+def test_me_answers_for_a_persons_token(world, ids, sessions, dsettings, ctx):
+    import uuid
+
+    from directory import accounts
+    app, _ = world
+    with sessions.begin() as s:
+        account = accounts.create(s, dsettings, ctx, username="li.na", account_type="user",
+                                  person_id=uuid.UUID(ids["spy"]))
+    me = Client(app, _person_token(app, account.id, ids["edu_client"]))
+    response = me.get("/Me")
+    assert response.status_code == 200, response.data
+    body = response.get_json(force=True)
+    assert body["id"] == ids["spy"] and body["userName"] == "li.na"
+    assert response.headers["Location"].endswith(f"/Users/{ids['spy']}")
+    posts = body["urn:govidp:params:scim:schemas:extension:gov:2.0:User"]["posts"]
+    assert [p["node"] for p in posts] == [ids["secret"]]  # their own hidden node
+    _error(me.ops("/Me", {"op": "replace", "path": "title", "value": "x"}), 501)
+    _error(me.get("/Users"), 401)  # a person's token is no SCIM client
+    no_scope = Client(app, _person_token(app, account.id, ids["edu_client"], "openid"))
+    _error(no_scope.get("/Me"), 403)
