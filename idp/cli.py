@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import sys
 import uuid
@@ -25,6 +26,7 @@ from directory.db import make_sessionmaker
 from directory.errors import DomainError
 from directory.migrate import upgrade
 from directory.models import Node
+from directory.models import SigningKey
 from idp import config
 from idp import store
 
@@ -81,8 +83,11 @@ def init() -> None:
 @click.option("--port", default=8000, show_default=True, type=int)
 @click.option("--workers", default=2, show_default=True, type=int,
               help="gunicorn worker processes")
+@click.option("--threads", default=4, show_default=True, type=int,
+              help="threads per worker (gunicorn gthread): a worker overlaps database "
+                   "waits, and concurrent commits share PostgreSQL's WAL flushes")
 @click.option("--debug", is_flag=True, help="werkzeug's development server (never in production)")
-def serve(host: str, port: int, workers: int, debug: bool) -> None:
+def serve(host: str, port: int, workers: int, threads: int, debug: bool) -> None:
     """Serve the HTTP API."""
     from idp.app import create_app
     from idp.serve import run_gunicorn
@@ -93,7 +98,9 @@ def serve(host: str, port: int, workers: int, debug: bool) -> None:
         return
     if workers < 1:
         raise click.BadParameter("at least one worker (or --debug)", param_hint="--workers")
-    run_gunicorn(settings, host, port, workers)
+    if threads < 1:
+        raise click.BadParameter("at least one thread", param_hint="--threads")
+    run_gunicorn(settings, host, port, workers, threads)
 
 
 @main.group()
@@ -227,6 +234,64 @@ def data_keys_rotate() -> None:
     for column, n in counts.items():
         click.echo(f"{column}: {n} re-encrypted")
     click.echo(f"every value is now under key {settings.data_key_id!r}")
+
+
+@main.group("keys")
+def keys_group() -> None:
+    """Token-signing keys (ES256, RS256): list, rotate."""
+
+
+def _key_state(row: SigningKey, now: dt.datetime) -> str:
+    if row.status != "active" or (row.retired_at is not None and row.retired_at <= now):
+        return "retired"
+    if row.signs_from is not None and row.signs_from > now:
+        return "published"  # in the JWKS, waiting out its grace period
+    return "retiring" if row.retired_at is not None else "active"
+
+
+@keys_group.command("list")
+def keys_list() -> None:
+    """Every key: id, algorithm, state, signs from, leaves the JWKS at."""
+    from directory.db import utcnow
+
+    settings = _settings()
+    with _sessions(settings) as sessions, sessions() as session:
+        now = utcnow()
+        for row in store.all_signing_keys(session):
+            click.echo(f"{row.kid}\t{row.alg}\t{_key_state(row, now)}\t"
+                       f"signs from {(row.signs_from or row.created_at).isoformat()}\t"
+                       f"retires {row.retired_at.isoformat() if row.retired_at else '-'}")
+
+
+@keys_group.command("rotate")
+@click.option("--alg", "algs", multiple=True, type=click.Choice(["ES256", "RS256"]),
+              help="the algorithm(s) to rotate (default: both)")
+@click.option("--grace-seconds", default=3600, show_default=True, type=int,
+              help="the new key is published at once and signs only after this long "
+                   "(relying parties cache the JWKS)")
+def keys_rotate(algs: tuple[str, ...], grace_seconds: int) -> None:
+    """A new key per algorithm, published first and signing after the grace period; the
+    older keys stay in the JWKS until every token they signed has expired."""
+    from idp.keys import MIN_GRACE_SECONDS
+    from idp.tokens import LEEWAY_SECONDS
+
+    if grace_seconds < MIN_GRACE_SECONDS:
+        raise click.BadParameter(f"at least {MIN_GRACE_SECONDS} s (the JWKS is cached for "
+                                 "300 s)", param_hint="--grace-seconds")
+    settings = _settings()
+    ctx = _operator()
+    with _sessions(settings) as sessions, sessions.begin() as session:
+        retired = store.mark_retired(session, ctx)
+        done = [store.rotate_signing_key(
+            session, settings.directory().cipher, ctx, alg, grace_seconds=grace_seconds,
+            token_seconds=settings.access_token_seconds, leeway_seconds=LEEWAY_SECONDS)
+            for alg in algs or ("ES256", "RS256")]
+    for kid in retired:
+        click.echo(f"{kid}: retired (its tokens have all expired)")
+    for r in done:
+        click.echo(f"{r.kid} ({r.alg}): published now, signs from {r.signs_from.isoformat()}")
+        for kid, at in r.retiring.items():
+            click.echo(f"  {kid}: stays in the JWKS until {at.isoformat()}")
 
 
 @main.group("client")

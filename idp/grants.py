@@ -27,12 +27,14 @@ from authlib.oauth2.rfc6749.errors import InvalidRequestError
 from authlib.oauth2.rfc7636 import CodeChallenge
 from flask import current_app
 from flask import g
+from flask import request as flask_request
 from sqlalchemy import select
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from directory import accounts
 from directory import apps
+from directory import audit
 from directory.db import rowcount
 from directory.db import utcnow
 from directory.models import Account
@@ -128,6 +130,8 @@ class CodeRecord:
 class RefreshRecord:
     row: RefreshToken
     grant: OAuthGrant
+    account: Account
+    amr: tuple[str, ...] = ()
 
     def check_client(self, client: Any) -> bool:
         return bool(client.get_client_id() == self.grant.client_id)
@@ -179,21 +183,25 @@ def revoke_session_grants(session: Session, session_id: str, reason: str) -> lis
     return sorted(set(clients))
 
 
+def grant_alive(session: Session, grant: OAuthGrant, account: Account | None) -> bool:
+    """Not revoked, not expired, its account usable and still allowed this app (a
+    temporary account whose listed apps changed loses it at once)."""
+    if grant.revoked_at is not None or grant.expires_at <= utcnow():
+        return False
+    return account is not None and accounts.usable(account) and apps.account_may_use(
+        session, account, grant.client_id)
+
+
 def live_grant(session: Session, grant_id: str | uuid.UUID | None) -> OAuthGrant | None:
-    """The grant if it is alive: not revoked, not expired, its account usable and still
-    allowed this app (a temporary account whose listed apps changed loses it at once)."""
+    """The grant if it is alive (``grant_alive``)."""
     try:
         key = grant_id if isinstance(grant_id, uuid.UUID) else uuid.UUID(str(grant_id))
     except ValueError:
         return None
     grant = session.get(OAuthGrant, key, populate_existing=True)
-    if grant is None or grant.revoked_at is not None or grant.expires_at <= utcnow():
+    if grant is None:
         return None
-    account = session.get(Account, grant.account_id)
-    if account is None or not accounts.usable(account) or not apps.account_may_use(
-            session, account, grant.client_id):
-        return None
-    return grant
+    return grant if grant_alive(session, grant, session.get(Account, grant.account_id)) else None
 
 
 def token_grant(session: Session, token: AccessToken) -> OAuthGrant | None:
@@ -229,9 +237,40 @@ def find_refresh_token(session: Session, raw: str) -> RefreshToken | None:
     return session.get(RefreshToken, digest(raw)) if 20 <= len(raw) <= 100 else None
 
 
-def _replayed(session: Session, grant_id: uuid.UUID, reason: str) -> InvalidGrantError:
+def refresh_family(session: Session, raw: str) -> RefreshRecord | None:
+    """A refresh token with its grant, account and the browser session's ``amr``, in one
+    statement (the refresh grant's only read besides the client)."""
+    if not 20 <= len(raw) <= 100:
+        return None
+    found = session.execute(
+        select(RefreshToken, OAuthGrant, Account, BrowserSession.amr)
+        .join(OAuthGrant, OAuthGrant.id == RefreshToken.grant_id)
+        .join(Account, Account.id == OAuthGrant.account_id)
+        .outerjoin(BrowserSession, BrowserSession.id == OAuthGrant.session_id)
+        .where(RefreshToken.token_hash == digest(raw))).first()
+    if found is None:
+        return None
+    row, grant, account, amr = found
+    return RefreshRecord(row, grant, account, tuple(amr.split()) if amr else ())
+
+
+def audit_context(client_id: str) -> audit.Context:
+    return audit.Context(actor=f"app:{client_id}", source_ip=flask_request.remote_addr,
+                         request_id=g.get("request_id"))
+
+
+def revoke_audited(session: Session, grant_id: uuid.UUID, client_id: str, reason: str) -> None:
+    """Revoke a grant family as a security event: code replay, refresh reuse, revocation
+    by the client (``oauth.grant_revoked``, hash-chained audit log)."""
+    if revoke_grant(session, grant_id, reason):
+        audit.record(session, "oauth.grant_revoked", audit_context(client_id),
+                     target_type="grant", target_id=grant_id, summary={"reason": reason})
+
+
+def _replayed(session: Session, grant_id: uuid.UUID, client_id: str,
+              reason: str) -> InvalidGrantError:
     """Revoke the family and make that durable even though the request fails."""
-    revoke_grant(session, grant_id, reason)
+    revoke_audited(session, grant_id, client_id, reason)
     session.commit()
     return InvalidGrantError("The grant was used twice; every token of it is revoked.")
 
@@ -284,7 +323,7 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
         if row is None or row.client_id != client.get_client_id():
             return None
         if row.redeemed_at is not None:
-            raise _replayed(session, row.grant_id, "code_replayed")
+            raise _replayed(session, row.grant_id, row.client_id, "code_replayed")
         if row.expires_at <= utcnow():
             return None
         grant = session.get(OAuthGrant, row.grant_id)
@@ -298,7 +337,7 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
                                             AuthorizationCode.redeemed_at.is_(None))
             .values(redeemed_at=utcnow()).execution_options(synchronize_session=False)))
         if redeemed != 1:
-            raise _replayed(session, row.grant_id, "code_replayed")
+            raise _replayed(session, row.grant_id, row.client_id, "code_replayed")
         grant = live_grant(session, row.grant_id)
         if grant is None:
             raise InvalidGrantError("The grant is no longer valid.")
@@ -315,29 +354,29 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
     INCLUDE_NEW_REFRESH_TOKEN = True  # rotation
 
     def authenticate_refresh_token(self, refresh_token: str) -> RefreshRecord | None:
+        """One joined read (``refresh_family``); a used token revokes its family."""
         session = db()
-        row = find_refresh_token(session, refresh_token)
-        if row is None:
+        found = refresh_family(session, refresh_token)
+        if found is None:
             return None
-        if row.used_at is not None:
-            raise _replayed(session, row.grant_id, "refresh_reused")
-        grant = live_grant(session, row.grant_id)
-        if grant is None or row.expires_at <= utcnow():
+        if found.row.used_at is not None:
+            raise _replayed(session, found.grant.id, found.grant.client_id, "refresh_reused")
+        if found.row.expires_at <= utcnow() or not grant_alive(session, found.grant,
+                                                                found.account):
             return None
-        return RefreshRecord(row, grant)
+        return found
 
     def authenticate_user(self, refresh_token: RefreshRecord) -> User:
+        """Mark the token used, atomically, once (a parallel use changes no row)."""
         session, row = db(), refresh_token.row
         used = rowcount(session.execute(
             update(RefreshToken).where(RefreshToken.token_hash == row.token_hash,
                                        RefreshToken.used_at.is_(None))
             .values(used_at=utcnow()).execution_options(synchronize_session=False)))
         if used != 1:
-            raise _replayed(session, row.grant_id, "refresh_reused")
-        account = session.get(Account, refresh_token.grant.account_id)
-        assert account is not None
-        browser = session.get(BrowserSession, refresh_token.grant.session_id or "")
-        return User(account, refresh_token.grant, tuple(browser.amr.split()) if browser else ())
+            raise _replayed(session, row.grant_id, refresh_token.grant.client_id,
+                            "refresh_reused")
+        return User(refresh_token.account, refresh_token.grant, refresh_token.amr)
 
     def revoke_old_credential(self, refresh_token: RefreshRecord) -> None:
         """Already marked used by ``authenticate_user`` (the reuse detector)."""

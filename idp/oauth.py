@@ -10,12 +10,17 @@ revocation, the JWKS and the RFC 8414 metadata (the same document as OIDC discov
   that introspection and userinfo answer for their grant family. Refresh tokens: 256
   random bits, stored hashed, only for clients registered for the refresh_token grant
   and only when ``offline_access`` was granted (OIDC Core §11).
-* Only online apps obtain tokens. Every issue is audited; no token is ever logged.
+* Only online apps obtain tokens. Every issue is logged (never the token); code
+  redemptions and the security events are audited (``_save_token``).
+* Fast path (#4): the signing key comes from the per-process ring (``idp.keys``); a
+  client-credentials token costs one read (the client) and no write; a refresh costs
+  one joined read, one UPDATE, one INSERT and the commit.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,7 +36,6 @@ from flask import Response
 from flask import current_app
 from flask import g
 from flask import jsonify
-from flask import request as flask_request
 from sqlalchemy.orm import Session
 
 from directory import apps
@@ -44,9 +48,11 @@ from idp import grants
 from idp import oidc
 from idp import store
 from idp import tokens
+from idp.keys import JWKS_MAX_AGE
 from idp.runtime import runtime
 from policies import apps as app_policy
 
+log = logging.getLogger("idp.oauth")
 bp = Blueprint("oauth", __name__)
 TOKEN_PATH = "/oauth/token"
 JWKS_PATH = "/jwks.json"
@@ -122,18 +128,30 @@ def _query_client(client_id: str) -> Client | None:
 
 
 def _save_token(token: dict[str, Any], request: Any) -> None:
-    """JWT access tokens are self-contained; the issue is audited, the token never is."""
-    session = _session()
+    """JWT access tokens are self-contained: nothing to store. Every issue goes to the
+    structured log (request id, client, grant type, scope; never a token). Only a code's
+    redemption — a person's sign-in reaching an app — is also a hash-chained audit record:
+    client credentials and refresh rotation are machine traffic, and a record each would
+    cost a write, the chain's lock and a commit per token (#4 benchmark). The security
+    events stay audited: authorizations, refusals, code replay, refresh reuse, revocation,
+    logout, freeze."""
+    client_id = request.client.get_client_id()
+    grant_type = request.payload.grant_type if request.payload else None
     user = request.user if isinstance(request.user, grants.User) else None
-    audit.record(session, "oauth.token_issued", audit.Context(
-        actor=f"app:{request.client.get_client_id()}", source_ip=flask_request.remote_addr,
-        request_id=g.get("request_id")),
-        target_type="account" if user else "app",
-        target_id=user.account.id if user else request.client.app.id,
-        summary={"grant_type": request.payload.grant_type if request.payload else None,
-                 "scope": token.get("scope"), "grant": str(user.grant.id) if user else None,
-                 "refresh_token": "refresh_token" in token})
-    session.commit()
+    log.info("oauth.token_issued", extra={
+        "request_id": g.get("request_id"), "client_id": client_id, "grant_type": grant_type,
+        "scope": token.get("scope"), "grant": str(user.grant.id) if user else None,
+        "refresh_token": "refresh_token" in token})
+    if user is None:
+        return  # client credentials: nothing was written, nothing to commit
+    session = _session()
+    if grant_type == "authorization_code":
+        audit.record(session, "oauth.token_issued", grants.audit_context(client_id),
+                     target_type="account", target_id=user.account.id,
+                     summary={"grant_type": grant_type, "scope": token.get("scope"),
+                              "grant": str(user.grant.id),
+                              "refresh_token": "refresh_token" in token})
+    session.commit()  # the redemption (code or used refresh token) and the new refresh token
 
 
 def _generate_token(grant_type: str, client: Client, user: grants.User | None = None,
@@ -244,7 +262,8 @@ class Revocation(RevocationEndpoint):
         whole family). An app's own client-credentials token has no grant: it lives its
         ten minutes (or until the app goes offline)."""
         if token.grant is not None:
-            grants.revoke_grant(_session(), token.grant.id, "revoked_by_client")
+            grants.revoke_audited(_session(), token.grant.id, token.client_id,
+                                  "revoked_by_client")
 
 
 def init_app(app: Flask) -> None:
@@ -293,13 +312,14 @@ def revoke() -> Response:
 
 @bp.get(JWKS_PATH)
 def jwks() -> Response:
-    """Every active signing key's public part (private parts never leave the database)."""
+    """Every published key's public part (private parts never leave the database): keys
+    waiting out their grace period and retiring keys whose tokens may still be live."""
     keys = []
     for row in store.active_signing_keys(_session()):
         jwk = json.loads(row.public_jwk)
         keys.append({**jwk, "kid": row.kid, "alg": row.alg, "use": "sig"})
     response = jsonify(keys=keys)
-    response.headers["Cache-Control"] = "public, max-age=300"
+    response.headers["Cache-Control"] = f"public, max-age={JWKS_MAX_AGE}"
     return response
 
 

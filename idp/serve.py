@@ -24,8 +24,15 @@ class _Server(BaseApplication):
         return create_app(self.settings)
 
 
-def run_gunicorn(settings: config.Settings, host: str, port: int, workers: int) -> None:
-    options = {"bind": f"{host}:{port}", "workers": workers, "accesslog": "-",
+def run_gunicorn(settings: config.Settings, host: str, port: int, workers: int,
+                 threads: int = 1) -> None:
+    """``threads`` > 1 selects gunicorn's ``gthread`` worker: each process serves that many
+    requests at once, so one waiting on the database (a commit's WAL flush) does not idle
+    the core. Everything shared lives in the database; per-process caches are keyed and
+    invalidated through it (``directory.versions``, ``idp.keys``), so threads and workers
+    are interchangeable."""
+    options = {"bind": f"{host}:{port}", "workers": workers, "threads": threads,
+               "worker_class": "gthread" if threads > 1 else "sync", "accesslog": "-",
                "access_log_format": '%(h)s "%(r)s" %(s)s %(b)s %(L)ss rid=%({x-request-id}o)s',
                "timeout": 60}
     _Server(settings, options).run()

@@ -1,6 +1,8 @@
 """JWT access tokens (RFC 9068) signed with the server's keys (joserfc).
 
-The OIDC provider (#4) issues them; the contacts API (#3) verifies them. Verification
+The OIDC provider (#4) issues them; the contacts API (#3) verifies them. Keys come from
+the per-process ring of ``idp.keys`` (imported once per ``kid``), not from a query per
+token. Verification
 checks, in order: the header's ``typ`` is ``at+jwt`` (RFC 9068 §4), the key id is ours
 and the algorithm is the key's own (no ``alg`` confusion), the signature, then ``iss``,
 ``exp`` / ``iat`` with a small leeway, and a present ``sub``.
@@ -17,13 +19,12 @@ from typing import Any
 
 from joserfc import jwt
 from joserfc.errors import JoseError
-from joserfc.jwk import ECKey
-from joserfc.jwk import RSAKey
-from joserfc.jwk import import_key
 from joserfc.jwt import JWTClaimsRegistry
 from sqlalchemy.orm import Session
 
 from directory.crypto import FieldCipher
+from directory.db import utcnow
+from idp import keys
 from idp import store
 
 ACCESS_TOKEN_TYPE = "at+jwt"
@@ -42,36 +43,49 @@ class AccessToken:
     claims: dict[str, Any]
 
 
+def _db(session: Session) -> str:
+    return str(session.get_bind().engine.url)
+
+
+def signing_key(session: Session, cipher: FieldCipher, alg: str = "ES256",
+                ) -> tuple[str, keys.Key]:
+    """The key that signs now, from the per-process ring: no query and no decryption on
+    the hot path (``idp.keys``)."""
+    info = keys.choose(keys.RING.keys(_db(session), lambda: store.key_infos(session)), alg,
+                       utcnow())
+    if info is None:
+        raise RuntimeError("no active signing key: run `idp init`")
+    return info.kid, keys.RING.private_key(
+        info, lambda enc: cipher.decrypt(enc, "signing_keys.private"))
+
+
 def mint_access_token(session: Session, cipher: FieldCipher, issuer: str, *, subject: str,
                       client_id: str, scope: str, ttl: int = 600, alg: str = "ES256",
                       extra: dict[str, Any] | None = None) -> str:
-    row = store.newest_signing_key(session, alg)
-    if row is None:
-        raise RuntimeError("no active signing key: run `idp init`")
-    key = import_key(cipher.decrypt(row.private_enc, "signing_keys.private"),
-                     "EC" if alg.startswith("ES") else "RSA")
+    kid, key = signing_key(session, cipher, alg)
     now = int(time.time())
     claims = {"iss": issuer, "sub": subject, "aud": issuer, "client_id": client_id,
               "scope": scope, "iat": now, "nbf": now, "exp": now + ttl,
               "jti": uuid.uuid4().hex, **(extra or {})}
-    header = {"alg": alg, "kid": row.kid, "typ": ACCESS_TOKEN_TYPE}
+    header = {"alg": alg, "kid": kid, "typ": ACCESS_TOKEN_TYPE}
     return jwt.encode(header, claims, key)
 
 
-def _public_key(session: Session, token: str) -> tuple[ECKey | RSAKey, str]:
+def _public_key(session: Session, token: str) -> tuple[keys.Key, str]:
     try:
         header = json.loads(_b64url(token.split(".", 1)[0]))
     except (ValueError, IndexError) as exc:
         raise InvalidToken("malformed token") from exc
     if header.get("typ") != ACCESS_TOKEN_TYPE:
         raise InvalidToken("not an access token")
-    row = store.signing_key(session, str(header.get("kid", "")))
-    if row is None or header.get("alg") != row.alg:
+    info = keys.RING.find(_db(session), lambda: store.key_infos(session),
+                          str(header.get("kid", "")))
+    if info is None or not info.published(utcnow()) or header.get("alg") != info.alg:
         raise InvalidToken("unknown key")
-    key = import_key(json.loads(row.public_jwk))
-    if not isinstance(key, ECKey | RSAKey):
+    key = keys.RING.public_key(info)
+    if key is None:
         raise InvalidToken("unsupported key")
-    return key, row.alg
+    return key, info.alg
 
 
 def _b64url(part: str) -> bytes:
