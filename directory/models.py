@@ -510,6 +510,23 @@ class App(Base):
     grant_types: Mapped[str] = mapped_column(String(200), default="")  # space-separated
     scope: Mapped[str] = mapped_column(String(400), default="")  # what it may ask for
     redirect_uris: Mapped[str] = mapped_column(Text, default="")  # one per line, exact match
+    # The application form (001 附件 1.1, with 附件 1.2's URL and icon): who answers for
+    # the app, how it joins the platform (access modes: ``sso``, ``todo``, ``message``,
+    # space-separated) and whether it needs the users pushed to it (用户对接).
+    contact_name: Mapped[str | None] = mapped_column(String(100))
+    contact_phone: Mapped[str | None] = mapped_column(String(40))
+    contact_email: Mapped[str | None] = mapped_column(String(254))
+    tech_lead_name: Mapped[str | None] = mapped_column(String(100))
+    tech_lead_phone: Mapped[str | None] = mapped_column(String(40))
+    url: Mapped[str | None] = mapped_column(String(500))
+    icon_url: Mapped[str | None] = mapped_column(String(500))
+    access_modes: Mapped[str | None] = mapped_column(String(64))
+    needs_user_sync: Mapped[bool | None] = mapped_column(Boolean)
+    planned_date: Mapped[dt.date | None] = mapped_column(Date)  # 预计接入时间
+    remarks: Mapped[str | None] = mapped_column(Text)
+    # OIDC Back-Channel Logout 1.0 §2.2: where logout tokens are POSTed (https, or http
+    # on loopback only).
+    backchannel_logout_uri: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[created_at]
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     version: Mapped[int] = mapped_column(Integer, default=1)
@@ -693,3 +710,42 @@ class ScimToken(Base):
     created_at: Mapped[created_at]
     expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+
+class AppTester(Base):
+    """An account listed as a tester of an app: while the app is testing, only its
+    testers (and temporary accounts assigned to it) sign in to it (#4)."""
+
+    __tablename__ = "app_testers"
+
+    app_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("apps.id"), primary_key=True)
+    account_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("accounts.id"), primary_key=True,
+                                                  index=True)
+
+
+class AppAccessNode(Base):
+    """使用范围 (DOMAIN.md §6): a subtree whose people may use the app."""
+
+    __tablename__ = "app_access_nodes"
+
+    app_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("apps.id"), primary_key=True)
+    node_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("nodes.id"), primary_key=True)
+
+
+class AppAccessTag(Base):
+    """使用范围: a tag whose people (directly or through a tagged node) may use the app."""
+
+    __tablename__ = "app_access_tags"
+
+    app_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("apps.id"), primary_key=True)
+    tag_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tags.id"), primary_key=True)
+
+
+class AppAccessType(Base):
+    """使用范围: an account type that may use the app (none listed: every type)."""
+
+    __tablename__ = "app_access_types"
+
+    app_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("apps.id"), primary_key=True)
+    account_type: Mapped[AccountType] = mapped_column(
+        _enum(AccountType, "app_access_account_type"), primary_key=True)

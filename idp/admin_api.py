@@ -16,6 +16,7 @@ from flask import jsonify
 from flask import request
 from sqlalchemy import select
 
+from directory import app_access
 from directory import apps
 from directory import audit
 from directory import people
@@ -29,6 +30,7 @@ from directory.models import AccountType
 from directory.models import App
 from directory.models import Node
 from directory.models import Person
+from directory.models import Tag
 from directory.models import VisibilityRule
 from idp.api import NOT_FOUND
 from idp.api import ApiError
@@ -346,3 +348,61 @@ def put_share_upward(node_id: str) -> Response:
     apps.set_share_upward(session, _audit_ctx(), node.id, body["share"])
     session.commit()
     return jsonify(id=str(node.id), share=body["share"])
+
+
+# -- apps: the application form, testers and 使用范围 (#4) --------------------------------
+
+
+def _app_json(app: App) -> dict[str, Any]:
+    session = _session()
+    nodes, tags, types = app_access.access_lists(session, app)
+    return {"client_id": app.client_id, "name": app.name, "status": app.status.value,
+            "unit_node_id": str(app.unit_node_id) if app.unit_node_id else None,
+            **app_access.profile(app),
+            "tester_ids": [str(a.id) for a in app_access.testers(session, app)],
+            "access": {"node_ids": [str(n.id) for n in nodes],
+                       "tag_ids": [str(t.id) for t in tags], "account_types": types}}
+
+
+@bp.get("/apps/<client_id>")
+def get_app(client_id: str) -> Response:
+    return jsonify(_app_json(_app_in_scope(client_id)))
+
+
+def _check_access_scope(node_ids: list[uuid.UUID], tag_ids: list[uuid.UUID]) -> None:
+    """A graded admin opens an app only to subtrees (and tags owned) inside their apps
+    scope (应用授权 inside one's own unit)."""
+    session = _session()
+    for node_id in node_ids:
+        _node_in_scope(node_id, Permission.APPS)
+    for tag_id in tag_ids:
+        tag = session.get(Tag, tag_id)
+        if tag is None:
+            raise NOT_FOUND
+        _node_in_scope(tag.owner_node_id, Permission.APPS)
+
+
+@bp.put("/apps/<client_id>")
+def put_app(client_id: str) -> Response:
+    """Change the application form's fields (those given), the testers (``tester_ids``)
+    and the access policy (``access``: ``node_ids``, ``tag_ids``, ``account_types``)."""
+    body, session = _body(), _session()
+    app = _app_in_scope(client_id)
+    changes = {k: v for k, v in body.items() if k not in ("tester_ids", "access")}
+    if changes:
+        app_access.set_profile(session, _audit_ctx(), app, changes)
+    if "tester_ids" in body:
+        app_access.set_testers(session, _audit_ctx(), app, _id_list(body, "tester_ids"))
+    if "access" in body:
+        access = body["access"]
+        if not isinstance(access, dict):
+            raise ApiError(400, "invalid_request", "access must be an object")
+        node_ids, tag_ids = _id_list(access, "node_ids"), _id_list(access, "tag_ids")
+        types = access.get("account_types", [])
+        if not isinstance(types, list) or not all(isinstance(t, str) for t in types):
+            raise ApiError(400, "invalid_request", "account_types must be a list")
+        _check_access_scope(node_ids, tag_ids)
+        app_access.set_policy(session, _audit_ctx(), app, node_ids=node_ids,
+                              tag_ids=tag_ids, account_types=types)
+    session.commit()
+    return jsonify(_app_json(app))

@@ -320,13 +320,29 @@ def _operator() -> audit.Context:
 @click.option("--unit", "unit_code", help="code of the app's unit (使用单位)")
 @click.option("--node", "node_codes", multiple=True,
               help="code of a subtree the app may read with its own token")
+@click.option("--contact-name", help="接入单位联系人 (form 1.1)")
+@click.option("--contact-phone", help="the contact's phone")
+@click.option("--contact-email", help="the contact's e-mail")
+@click.option("--tech-lead", "tech_lead_name", help="技术负责人")
+@click.option("--tech-lead-phone", help="the technical lead's phone")
+@click.option("--url", help="the app's address (应用 URL 地址), shown on the portal")
+@click.option("--icon", "icon_url", help="the app's icon URL (应用图标)")
+@click.option("--access-mode", "access_modes", multiple=True,
+              type=click.Choice(["sso", "todo", "message"]),
+              help="接入方式: sso 单点登录, todo 统一待办, message 统一消息")
+@click.option("--needs-user-sync/--no-user-sync", default=None,
+              help="是否需要用户对接: the app gets the users pushed (SCIM)")
+@click.option("--backchannel-logout-uri",
+              help="OIDC back-channel logout URI (https; http on loopback only)")
 @click.option("--json", "as_json", is_flag=True, help="print JSON")
 def client_create(name: str, redirect_uris: tuple[str, ...], grant_types: tuple[str, ...],
                   scopes: tuple[str, ...], auth_method: str, public: bool, state: str,
-                  unit_code: str | None, node_codes: tuple[str, ...], as_json: bool) -> None:
+                  unit_code: str | None, node_codes: tuple[str, ...], as_json: bool,
+                  **form: object) -> None:
     """Register a client; a confidential client's secret is printed once, stored hashed."""
     import json
 
+    from directory import app_access
     from directory import apps
     from directory import queries
 
@@ -357,12 +373,17 @@ def client_create(name: str, redirect_uris: tuple[str, ...], grant_types: tuple[
                     session, _operator(), app,
                     scope_node_ids=[node_id(c, "--node") for c in node_codes],
                     hidden_node_ids=[], upward=False)
+            profile = {k: (list(v) if isinstance(v, tuple) else v) for k, v in form.items()
+                       if v is not None and v != ()}
+            if profile:
+                app_access.set_profile(session, _operator(), app, profile)
         except DomainError as exc:
             raise click.ClickException(f"{exc.field or 'client'}: {exc.message}") from exc
         out = {"client_id": app.client_id, "client_secret": secret, "name": app.name,
                "status": app.status.value, "grant_types": app.grant_types.split(),
                "scope": app.scope, "token_endpoint_auth_method": auth_method,
-               "redirect_uris": app.redirect_uris.splitlines()}
+               "redirect_uris": app.redirect_uris.splitlines(),
+               **{k: v for k, v in app_access.profile(app).items() if v not in (None, [])}}
         if secret is None:
             del out["client_secret"]
     if as_json:

@@ -13,6 +13,21 @@ bp = Blueprint("openapi", __name__)
 _ID = {"type": "string", "format": "uuid"}
 _CLASSES = ["Q1", "Q2", "Q3", "Q4"]
 _PERMISSIONS = ["structure", "people", "accounts", "apps", "tags", "visibility", "audit-read"]
+_TEXT = {"type": ["string", "null"]}
+_APP_BODY = {"type": "object", "properties": {
+    "name": {"type": "string"}, "contact_name": _TEXT, "contact_phone": _TEXT,
+    "contact_email": _TEXT, "tech_lead_name": _TEXT, "tech_lead_phone": _TEXT,
+    "url": _TEXT, "icon_url": _TEXT, "remarks": _TEXT,
+    "backchannel_logout_uri": {**_TEXT, "description": "https, or http on loopback only"},
+    "access_modes": {"type": "array", "items": {"enum": ["sso", "todo", "message"]}},
+    "needs_user_sync": {"type": ["boolean", "null"]},
+    "planned_date": {"type": ["string", "null"], "format": "date"},
+    "tester_ids": {"type": "array", "items": _ID},
+    "access": {"type": "object", "properties": {
+        "node_ids": {"type": "array", "items": _ID},
+        "tag_ids": {"type": "array", "items": _ID},
+        "account_types": {"type": "array", "items": {"enum": [
+            "system_admin", "graded_admin", "user", "temporary"]}}}}}}
 _ERROR = {"type": "object", "required": ["error", "message"], "properties": {
     "error": {"type": "string"}, "message": {"type": "string"},
     "request_id": {"type": "string"}}}
@@ -126,6 +141,14 @@ DOCUMENT: dict[str, Any] = {
                            "properties": {"scope_node_ids": {"type": "array", "items": _ID},
                                           "hidden_node_ids": {"type": "array", "items": _ID},
                                           "upward": {"type": "boolean"}}})},
+        "/api/v1/admin/apps/{client_id}": {
+            "get": _op("An app's application form (001 附件 1.1), state, testers and access "
+                       "policy (使用范围)", [{"name": "client_id", "in": "path",
+                                          "required": True, "schema": {"type": "string"}}]),
+            "put": _op("Change the form's fields given, the testers and the access policy "
+                       "(graded administrators: apps of their unit, subtrees in their scope)",
+                       [{"name": "client_id", "in": "path", "required": True,
+                         "schema": {"type": "string"}}], body=_APP_BODY)},
         "/api/v1/admin/accounts/{account_id}/apps": {
             "get": _op("The apps listed on a temporary account", [_path_id("account_id")]),
             "put": _op("List the only apps a temporary account may use",

@@ -4,14 +4,16 @@
   its registered URIs as an exact string (RFC 6749 §3.1.2.3; for public clients with a
   loopback URI registered, any port, RFC 8252 §7.3); otherwise an error page (400), never
   a redirect to an unvalidated URI;
-* the app is online (other states: an error page, audited);
+* the app is online or testing (other states: an error page, audited);
 * then errors go back to the app's redirect URI with ``state`` and ``iss`` (RFC 9207):
   no ``request``/``request_uri`` objects, ``response_mode`` query only, a ``nonce`` of at
   most 255 characters, ``response_type``
   ``code`` only, registered scopes only, PKCE ``S256`` always (``idp.grants``);
 * no live browser session: ``prompt=none`` → ``login_required``, otherwise ``/login?next=``;
   ``prompt=login`` or an exceeded ``max_age``: ``/login`` again;
-* the account may use the app (temporary accounts: only listed apps), else an error page;
+* the account may use the app (``policies.app_access``: temporary accounts only the apps
+  listed on them, testing apps only their testers, online apps whoever their 使用范围
+  admits), else the "no access to this app" page (403) and an audit record, never a code;
 * then a grant and a code (no consent screen: apps are onboarded by administrators).
 """
 
@@ -28,12 +30,12 @@ from flask import current_app
 from flask import g
 from flask import request
 
+from directory import app_access
 from directory import apps
 from directory import audit
 from directory.db import utcnow
 from directory.models import Account
 from directory.models import App
-from directory.models import AppStatus
 from directory.models import BrowserSession
 from idp import grants
 from idp.oidc import AUTHORIZE_PATH
@@ -44,6 +46,7 @@ from idp.oidc.pages import error_to_client
 from idp.oidc.pages import found
 from idp.oidc.pages import refused
 from idp.oidc.pages import to_client
+from policies import app_access as access_policy
 from policies import apps as app_policy
 
 LOOPBACK_HOSTS = ("127.0.0.1", "[::1]")
@@ -87,7 +90,7 @@ def _check_redirect_uri(app: App) -> str | Response:
 
 
 def _check_online(app: App) -> Response | None:
-    if app.status != AppStatus.ONLINE:
+    if app.status.value not in access_policy.USABLE_STATES:
         refused(app, f"app_{app.status.value}")
         return error_page("app_unavailable", 403)
     return None
@@ -155,9 +158,12 @@ def _issue_code(server: Any, grant: Any, app: App, browser: BrowserSession,
                 redirect_uri: str) -> Response:
     session = grants.db()
     account = session.get(Account, browser.account_id)
-    if account is None or not apps.account_may_use(session, account, app.client_id):
+    if account is None:
         refused(app, "account_not_permitted")
         return error_page("access_denied", 403)
+    decision = app_access.decide(session, account, app)
+    if not decision.allowed:
+        return _no_access(session, app, account, decision.rule)
     try:
         grant.create_authorization_response(redirect_uri, grants.SignIn(account, browser))
     except OAuth2Error as error:
@@ -169,3 +175,13 @@ def _issue_code(server: Any, grant: Any, app: App, browser: BrowserSession,
         summary={"client_id": app.client_id, "scope": grant.request.scope})
     session.commit()  # the code is durable before the redirect that carries it
     return to_client(redirect_uri, {"code": code, **({"state": state} if state else {})})
+
+
+def _no_access(session: Any, app: App, account: Account, rule: str) -> Response:
+    """使用范围应按需开放: a clear page and an audit record naming the rule, no code."""
+    audit.record(session, "oauth.authorization_refused", audit.Context(
+        actor=f"account:{account.id}", source_ip=request.remote_addr,
+        request_id=g.get("request_id")), target_type="app", target_id=app.id,
+        summary={"client_id": app.client_id, "reason": "no_access", "rule": rule})
+    session.commit()
+    return error_page("access_denied", 403)
