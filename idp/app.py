@@ -57,6 +57,8 @@ def create_app(settings: config.Settings | None = None) -> Flask:
     app.register_blueprint(openapi_bp)
     oauth.init_app(app)
     login.init_app(app)
+    from idp import portal
+    portal.init_app(app)
     from idp.tokens import verify_access_token
     from scim.views import init_app as init_scim
     init_scim(app, runtime(app).sessions, runtime(app).directory,
