@@ -31,15 +31,22 @@ class Path:
         return self.schema.id in (s.USER, s.GROUP, s.ORG_UNIT)
 
 
+class UnknownAttribute(Exception):
+    """A well-formed path to an attribute no schema of the resource type defines."""
+
+
 def parse_path(text: str, rtype: s.ResourceType) -> Path:
-    """A PATCH path (RFC 7644 §3.5.2: ``attrPath / valuePath [subAttr]``)."""
+    """A PATCH path (RFC 7644 §3.5.2: ``attrPath / valuePath [subAttr]``). A malformed
+    path is invalidPath; an attribute no schema defines raises ``UnknownAttribute``."""
     match = PATH.match(text.strip())
     if match is None:
         raise errors.invalid_path(f"'{text}' is not a valid attribute path")
     uri, name, value_filter, sub = match.group("uri", "attr", "filter", "sub")
+    if uri is not None and not any(x.id.lower() == uri.lower() for x in rtype.schemas()):
+        raise errors.invalid_path(f"'{uri}' is not a schema of {rtype.name}")
     found = s.resolve(rtype, uri, name, sub)
     if found is None:
-        raise errors.invalid_path(f"unknown attribute '{text}'")
+        raise UnknownAttribute(text)
     if value_filter is not None and not found.attr.multi:
         raise errors.invalid_path(f"'{found.attr.name}' is not multi-valued")
     return Path(found.schema, found.attr, found.sub, value_filter)

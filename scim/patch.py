@@ -52,7 +52,7 @@ def apply(current: dict[str, Any], body: Any, rtype: s.ResourceType) -> dict[str
         elif (ext := _extension(path, rtype)) is not None:
             _whole_extension(doc, name, ext, value, rtype)
         else:
-            _apply(doc, name, d.parse_path(path, rtype), value, rtype)
+            _apply_known(doc, name, path, value, rtype, strict=True)
     check_mutability(current, doc, rtype)
     return doc
 
@@ -88,11 +88,20 @@ def _pathless(doc: dict[str, Any], op: str, value: Any, rtype: s.ResourceType) -
 
 
 def _apply_known(doc: dict[str, Any], op: str, key: str, value: Any,
-                 rtype: s.ResourceType) -> None:
+                 rtype: s.ResourceType, strict: bool = False) -> None:
+    """Attributes no schema defines (Entra's default mapping sends ``addresses``,
+    ``preferredLanguage``, ``name.givenName`` …) are ignored, as on POST and PUT (RFC 7644
+    §3.3); a malformed explicit path is still invalidPath."""
     try:
         path = d.parse_path(key, rtype)
+    except d.UnknownAttribute:
+        return
     except errors.ScimError:
-        return  # attributes no schema defines are ignored (RFC 7644 §3.3)
+        if strict:
+            raise
+        return
+    if (path.schema.id, path.attr.name) in s.DERIVED:
+        return  # computed from other data; what a client sends for them is ignored
     _apply(doc, op, path, value, rtype)
 
 

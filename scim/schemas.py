@@ -186,6 +186,9 @@ ORG_UNIT_SCHEMA = Schema(ORG_UNIT, "OrgUnit", "A node of the organisation tree",
     Attr("type", field="type"),
     Attr("status", mutability=RO, canonical=("active", "abolished"), field="status"),
 ))
+# Read-only attributes computed from other data (the primary post's node and unit): what a
+# client writes to them is ignored rather than refused, as Entra's default mapping sends them.
+DERIVED = {(ENTERPRISE, "organization"), (ENTERPRISE, "department")}
 SCHEMAS = {s.id: s for s in (USER_SCHEMA, ENTERPRISE_SCHEMA, GOV_USER_SCHEMA, GROUP_SCHEMA,
                              GOV_GROUP_SCHEMA, ORG_UNIT_SCHEMA)}
 

@@ -108,7 +108,8 @@ def test_pathless_replace_with_the_same_id_is_accepted(edu, user):
     ({"Operations": [{"op": "explode", "path": "title"}]}, "invalidSyntax"),
     ({"Operations": "nope"}, "invalidSyntax"),
     ({"Operations": [{"op": "remove"}]}, "noTarget"),
-    ({"Operations": [{"op": "replace", "path": "nickName", "value": "x"}]}, "invalidPath"),
+    ({"Operations": [{"op": "replace", "path": "urn:nope:Thing:nickName", "value": "x"}]},
+     "invalidPath"),
     ({"Operations": [{"op": "replace", "path": "title[", "value": "x"}]}, "invalidPath"),
     ({"Operations": [{"op": "replace", "path": 'emails[type eq]', "value": "x"}]},
      "invalidFilter"),
@@ -123,3 +124,11 @@ def test_a_refused_patch_writes_nothing(edu, user):
     _refused(edu.ops(uri, {"op": "replace", "path": "title", "value": "改了"},
                      {"op": "replace", "path": "id", "value": "x"}), "mutability")
     assert edu.get(uri).get_json(force=True)["title"] == "科员"
+
+
+def test_attributes_no_schema_defines_are_ignored(edu, user):
+    out = _ok(edu.ops(f"/Users/{user['id']}",
+                      {"op": "replace", "path": "nickName", "value": "x"},
+                      {"op": "add", "path": 'addresses[type eq "work"].locality', "value": "青浦"},
+                      {"op": "replace", "path": "title", "value": "主任"}))
+    assert out["title"] == "主任" and "nickName" not in out and "addresses" not in out

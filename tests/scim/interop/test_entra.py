@@ -144,3 +144,22 @@ def test_compliant_email_value_replace_and_add(edu, entra_user):
 def test_delete_then_get_is_404(edu, entra_user):
     assert edu.delete(f"/Users/{entra_user['id']}").status_code == 204
     assert edu.get(f"/Users/{entra_user['id']}").status_code == 404
+
+
+def test_default_attribute_mapping_update(edu, entra_user):
+    """Entra's default mapping sends attributes this server does not keep (addresses,
+    preferredLanguage, name parts, fax) and the derived department: ignored, the rest
+    applied, in one PATCH."""
+    response = edu.patch(f"/Users/{entra_user['id']}", _ops(
+        {"op": "Replace", "path": "displayName", "value": "Mapped Name"},
+        {"op": "Replace", "path": "name.givenName", "value": "Mapped"},
+        {"op": "Replace", "path": "name.familyName", "value": "Name"},
+        {"op": "Add", "path": 'addresses[type eq "work"].streetAddress', "value": "1 Road"},
+        {"op": "Add", "path": "preferredLanguage", "value": "zh-CN"},
+        {"op": "Add", "path": 'phoneNumbers[type eq "fax"].value', "value": "021-1"},
+        {"op": "Replace", "path": f"{ENTERPRISE}:department", "value": "Sales"},
+        {"op": "Replace", "path": "title", "value": "Manager"}))
+    assert response.status_code == 200, response.data
+    body = response.get_json(force=True)
+    assert body["displayName"] == "Mapped Name" and body["title"] == "Manager"
+    assert body[ENTERPRISE]["department"] == "上海市青浦区教育局"
