@@ -1,6 +1,7 @@
 """#4 benchmark: the token endpoint and sign-in per server core, measured with wrk on loopback.
 
-* client credentials tokens/s: ours (``idp serve`` with one gunicorn worker) against the
+* client credentials tokens/s: ours (``idp serve`` with one gunicorn worker process and
+  ``--threads`` gthread threads, default 8: "per core" is one process on one CPU) against the
   peer, panva's oidc-provider (npm, ``bench/oidc``, one Node.js process), both issuing ES256
   JWT access tokens, in the same run; target ≥ 1.5× the peer;
 * refresh grants/s on the database given (target ≥ 1,000 on PostgreSQL): each request
@@ -252,6 +253,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run")
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--refresh-tokens", type=int, default=40000)
+    parser.add_argument("--threads", type=int, default=8,
+                        help="gthread threads of our one worker process (idp serve --threads)")
     args = parser.parse_args(argv)
     for tool in ("wrk", "node"):
         if shutil.which(tool) is None:
@@ -260,6 +263,8 @@ def main(argv: list[str] | None = None) -> int:
         subprocess.run(["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"],
                        cwd=PEER, check=True)
     started = time.time()
+    load_before = os.getloadavg()
+    print(f"load before: {load_before}", flush=True)
     world = setup(args.url, args.refresh_tokens)
     print(f"setup: {len(world.refresh_tokens):,} refresh tokens, {time.time() - started:.0f} s",
           flush=True)
@@ -276,7 +281,7 @@ def main(argv: list[str] | None = None) -> int:
     peer_secret = secrets.token_urlsafe(32)
     with tempfile.TemporaryDirectory() as tmp, \
             process(pinned(1, [idp, "serve", "--host", "127.0.0.1", "--port", str(ours),
-                               "--workers", "1"]), env), \
+                               "--workers", "1", "--threads", str(args.threads)]), env), \
             process(pinned(1, ["node", str(PEER / "provider.mjs"), str(peer), "bench-client",
                                peer_secret])):
         work = Path(tmp)
@@ -331,7 +336,8 @@ def main(argv: list[str] | None = None) -> int:
     with (out / "oidc_tokens.jsonl").open("a") as fh:
         fh.write(json.dumps({"date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
                              "machine": platform.machine(), "cpus": os.cpu_count(),
-                             "load": os.getloadavg(), "args": vars(args),
+                             "load_before": load_before, "load": os.getloadavg(),
+                             "args": vars(args),
                              "summary": summary, "runs": results}) + "\n")
     return 0
 
