@@ -115,7 +115,7 @@ USER_SCHEMA = Schema(USER, "User", "User Account (a person and their login accou
     Attr("active", type="boolean", field="active",
          description="false freezes the account (冻结): every session and token ends"),
     Attr("password", mutability="writeOnly", returned="never",
-         description="initial password; the person changes it at first login"),
+         description="sets the password; the person changes it at their next login"),
     Attr("emails", type="complex", multi=True, sub=(
         Attr("value", field="email"), Attr("type", canonical=("work",), field="email_type"))),
     Attr("phoneNumbers", type="complex", multi=True, sub=(
@@ -256,7 +256,7 @@ def service_provider_config(base: str) -> dict[str, Any]:
         "bulk": {"supported": BULK_SUPPORTED, "maxOperations": MAX_OPERATIONS,
                  "maxPayloadSize": MAX_PAYLOAD},
         "filter": {"supported": True, "maxResults": MAX_RESULTS},
-        "changePassword": {"supported": False},
+        "changePassword": {"supported": True},  # password on PUT/PATCH (must change at login)
         "pagination": {"cursor": True, "index": True, "defaultPaginationMethod": "index",
                        "defaultPageSize": DEFAULT_PAGE, "maxPageSize": MAX_RESULTS,
                        "cursorTimeout": CURSOR_TIMEOUT},

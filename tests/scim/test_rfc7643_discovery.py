@@ -12,7 +12,7 @@ def test_service_provider_config_advertises_what_is_enforced(edu):
     assert body["patch"] == {"supported": True}
     assert body["filter"] == {"supported": True, "maxResults": s.MAX_RESULTS}
     assert body["sort"] == {"supported": True} and body["etag"] == {"supported": True}
-    assert body["changePassword"] == {"supported": False}
+    assert body["changePassword"] == {"supported": True}
     assert body["bulk"]["maxOperations"] == s.MAX_OPERATIONS
     assert body["bulk"]["maxPayloadSize"] == s.MAX_PAYLOAD
     assert body["bulk"]["supported"] is s.BULK_SUPPORTED

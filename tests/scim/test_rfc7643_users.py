@@ -225,3 +225,19 @@ def test_bad_values_are_invalid_value(edu, body):
     response = edu.post("/Users", new_user("bad.value", **body))
     assert response.status_code == 400, response.data
     assert response.get_json(force=True)["scimType"] in ("invalidValue", "invalidSyntax")
+
+
+def test_password_change_through_patch(edu, ids, sessions):
+    created = edu.post("/Users", new_user("pw.user")).get_json(force=True)
+    with sessions() as s_:
+        account = s_.scalar(select(Account).where(Account.person_id == uuid.UUID(created["id"])))
+        assert account.password_hash is None
+    response = edu.ops(f"/Users/{created['id']}", {"op": "replace", "path": "password",
+                                                   "value": "new-Passw0rd!"})
+    assert response.status_code == 200 and "password" not in response.get_json(force=True)
+    with sessions() as s_:
+        account = s_.scalar(select(Account).where(Account.person_id == uuid.UUID(created["id"])))
+        assert account.password_hash and account.must_change_password
+    short = edu.ops(f"/Users/{created['id']}", {"op": "replace", "path": "password",
+                                                "value": "short"})
+    assert short.status_code == 400
