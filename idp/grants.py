@@ -28,6 +28,7 @@ from authlib.oauth2.rfc7636 import CodeChallenge
 from flask import current_app
 from flask import g
 from flask import request as flask_request
+from sqlalchemy import insert
 from sqlalchemy import select
 from sqlalchemy import update
 from sqlalchemy.orm import Session
@@ -228,8 +229,8 @@ def access_token_alive(session: Session, token: AccessToken) -> bool:
 def issue_refresh_token(session: Session, config: Settings, grant: OAuthGrant) -> str:
     raw = secrets.token_urlsafe(32)  # 256 bits
     expires = min(utcnow() + dt.timedelta(days=config.refresh_token_days), grant.expires_at)
-    session.add(RefreshToken(token_hash=digest(raw), grant_id=grant.id, expires_at=expires))
-    session.flush()
+    session.execute(insert(RefreshToken).values(  # Core: no unit-of-work flush per refresh
+        token_hash=digest(raw), grant_id=grant.id, created_at=utcnow(), expires_at=expires))
     return raw
 
 
