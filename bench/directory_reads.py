@@ -234,7 +234,7 @@ class Loaded:
 def load_request(session: Session, viewer_id: uuid.UUID) -> Loaded:
     """What the API's before_request does after the token: viewer, hidden nodes, rules."""
     viewer = dv.load_viewer(session, viewer_id)
-    return Loaded(viewer, dv.load_rules(session), dv.load_hidden_cached(session))
+    return Loaded(viewer, *dv.load_policy_cached(session))
 
 
 def ours_listing(engine: Engine, s: ListSample) -> tuple[float, float, int]:

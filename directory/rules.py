@@ -53,6 +53,7 @@ def set_rule(session: Session, ctx: audit.Context, viewer_class: str, target_cla
                                    viewer_class=VisibilityClass(viewer_class),
                                    target_class=VisibilityClass(target_class), mode=mode))
     session.flush()
+    versions.bump(session, versions.RULES)  # every worker reloads the rules
     audit.record(session, "visibility.rule_set", ctx, target_type="node",
                  target_id=scope_node_id, summary={"cell": f"{viewer_class}->{target_class}",
                                                    "mode": mode})

@@ -38,6 +38,7 @@ from sqlalchemy import false
 from sqlalchemy import literal
 from sqlalchemy import or_
 from sqlalchemy import select
+from sqlalchemy import text
 from sqlalchemy import union_all
 from sqlalchemy.orm import Session
 
@@ -274,5 +275,14 @@ def search_people(session: Session, dsettings: DirectorySettings, viewer: pv.Vie
     if query is None or limit <= 0:
         return []
     stmt, params = search_statement(query, viewer, rules, hidden, limit)
+    postgres = session.get_bind().dialect.name == "postgresql"
+    if postgres:
+        # Each branch is meant to be read in index order until a page passes the policy.
+        # PostgreSQL misjudges a prefix range of CJK names by ~100× (it interpolates the
+        # histogram over the first bytes, which the range shares), then prefers a bitmap
+        # scan of every match plus a sort: 0.5–3 s for a common surname, 11 ms in order.
+        session.execute(text("SET LOCAL enable_bitmapscan = off"))
     rows = session.execute(stmt, params).all()
+    if postgres:
+        session.execute(text("SET LOCAL enable_bitmapscan = on"))
     return _hits(session, viewer, rules, hidden, rows)

@@ -16,10 +16,18 @@ from directory.db import rowcount
 from directory.models import CacheVersion
 
 HIDDEN = "hidden"
+RULES = "rules"
 
 
 def token(session: Session, name: str) -> str | None:
     return session.scalar(select(CacheVersion.token).where(CacheVersion.name == name))
+
+
+def tokens(session: Session, *names: str) -> dict[str, str]:
+    """Several tokens in one read (a missing one is absent from the answer)."""
+    rows = session.execute(select(CacheVersion.name, CacheVersion.token)
+                           .where(CacheVersion.name.in_(names)))
+    return {name: token for name, token in rows}
 
 
 def bump(session: Session, name: str) -> None:

@@ -23,10 +23,12 @@ from sqlalchemy import bindparam
 from sqlalchemy import exists
 from sqlalchemy import false
 from sqlalchemy import func
+from sqlalchemy import literal
 from sqlalchemy import or_
 from sqlalchemy import select
 from sqlalchemy import true
 from sqlalchemy import union_all
+from sqlalchemy.exc import NoResultFound
 from sqlalchemy.orm import Session
 from sqlalchemy.orm import aliased
 
@@ -46,6 +48,7 @@ from directory.models import NodeStatus
 from directory.models import Person
 from directory.models import PersonStatus
 from directory.models import Post
+from directory.models import PostKind
 from directory.models import TagMember
 from directory.models import VisibilityRule
 from policies import visibility as pv
@@ -115,6 +118,33 @@ def load_hidden_cached(session: Session) -> pv.HiddenNodes:
     return hidden
 
 
+_RULES_CACHE: dict[str, tuple[str, pv.Rules]] = {}
+
+
+def load_policy_cached(session: Session) -> tuple[pv.Rules, pv.HiddenNodes]:
+    """The rules and the hidden nodes, each kept per process while its database token is
+    unchanged: one read of both tokens per request (``load_hidden_cached``'s scheme)."""
+    current = versions.tokens(session, versions.RULES, versions.HIDDEN)
+    key = str(session.get_bind().engine.url)
+    rules_token = current.get(versions.RULES)
+    cached_rules = _RULES_CACHE.get(key)
+    if rules_token is not None and cached_rules is not None and cached_rules[0] == rules_token:
+        rules = cached_rules[1]
+    else:
+        rules = load_rules(session)
+        if rules_token is not None:
+            _RULES_CACHE[key] = (rules_token, rules)
+    hidden_token = current.get(versions.HIDDEN)
+    cached_hidden = _HIDDEN_CACHE.get(key)
+    if hidden_token is not None and cached_hidden is not None and \
+            cached_hidden[0] == hidden_token:
+        return rules, cached_hidden[1]
+    hidden = load_hidden(session)
+    if hidden_token is not None:
+        _HIDDEN_CACHE[key] = (hidden_token, hidden)
+    return rules, hidden
+
+
 NOBODY = str(uuid.UUID(int=0))
 
 
@@ -155,24 +185,34 @@ def load_app_viewer(session: Session, app: App) -> pv.Viewer:
 
 def load_viewer(session: Session, person_id: uuid.UUID,
                 account_id: uuid.UUID | None = None) -> pv.Viewer:
-    person = session.get_one(Person, person_id)
-    posts = queries.active_posts(session, person_id)
-    primary = next((p for p in posts if p.kind.value == "primary"), None)
+    """V's class, active posts, admin scopes, tags and accepted contacts: two round trips
+    (person with posts; tags and contacts) plus one for an account's admin scopes."""
+    rows = session.execute(
+        select(Person.visibility_class, Post.node_path, Post.kind)
+        .outerjoin(Post, and_(Post.person_id == Person.id, Post.active))
+        .where(Person.id == person_id).order_by(Post.kind)).all()
+    if not rows:
+        raise NoResultFound(f"no person {person_id}")
+    cls = rows[0][0]
+    posts = [(path, kind) for _, path, kind in rows if path is not None]
+    primary = next((path for path, kind in posts if kind == PostKind.PRIMARY), None)
     scopes = admin_scopes(session, account_id) if account_id is not None else ()
     # V's tags: tagged directly, or through a tagged node at or above one of V's posts
-    above = sorted({p.node_path[:i] for p in posts
-                    for i in range(PATH_TOKEN_WIDTH, len(p.node_path) + 1, PATH_TOKEN_WIDTH)})
-    tag_ids = session.scalars(select(TagMember.tag_id).where(TagMember.person_id == person_id)
-                              .union(select(TagMember.tag_id).join(
-                                  Node, Node.id == TagMember.node_id).where(
-                                  Node.path.in_(above))))
-    accepted = session.scalars(select(ContactLink.target_id).where(
-        ContactLink.requester_id == person_id, ContactLink.status == "accepted"))
+    above = sorted({path[:i] for path, _ in posts
+                    for i in range(PATH_TOKEN_WIDTH, len(path) + 1, PATH_TOKEN_WIDTH)})
+    extras = session.execute(union_all(
+        select(literal("tag").label("kind"), TagMember.tag_id.label("ref"))
+        .where(TagMember.person_id == person_id),
+        select(literal("tag"), TagMember.tag_id).join(Node, Node.id == TagMember.node_id)
+        .where(Node.path.in_(above)),
+        select(literal("contact"), ContactLink.target_id).where(
+            ContactLink.requester_id == person_id, ContactLink.status == "accepted"))).all()
     return pv.Viewer(
-        person_id=str(person_id), cls=person.visibility_class.value,
-        posts=tuple(tokens(p.node_path) for p in posts),
-        primary=tokens(primary.node_path) if primary else None, admin_scopes=scopes,
-        tags=frozenset(str(t) for t in tag_ids), accepted_by=frozenset(str(a) for a in accepted))
+        person_id=str(person_id), cls=cls.value,
+        posts=tuple(tokens(path) for path, _ in posts),
+        primary=tokens(primary) if primary else None, admin_scopes=scopes,
+        tags=frozenset(str(ref) for kind, ref in extras if kind == "tag"),
+        accepted_by=frozenset(str(ref) for kind, ref in extras if kind == "contact"))
 
 
 def _path_of(tok: pv.Path) -> str:

@@ -97,7 +97,7 @@ def _authenticate() -> None:
         token = tokens.verify_access_token(session, rt.settings.issuer, header[7:].strip())
     except tokens.InvalidToken as exc:
         raise _unauthorized(str(exc)) from exc
-    g.hidden = dv.load_hidden_cached(session)
+    rules, g.hidden = dv.load_policy_cached(session)
     if token.client_id and token.subject == token.client_id:
         # an app's own token (client credentials, RFC 9068 §2.2: sub is the client)
         app = apps.by_client_id(session, token.client_id)
@@ -119,7 +119,7 @@ def _authenticate() -> None:
         raise _unauthorized("account not permitted for this app")
     g.viewer = dv.load_account_viewer(session, account)
     g.account, g.app = account, None
-    g.rules = dv.load_rules(session)
+    g.rules = rules
 
 
 def _uuid(text: str, unauthorized: bool = False) -> uuid.UUID:

@@ -66,3 +66,30 @@ def test_no_token_no_copy(sessions, ctx) -> None:
         s.execute(delete(CacheVersion))
     with sessions() as s:
         assert dv.load_hidden_cached(s) is not dv.load_hidden_cached(s)
+
+
+def test_rules_cached_until_a_rule_changes(sessions, ctx) -> None:
+    """``load_policy_cached``: the rules, like the hidden nodes, are kept while the rules
+    token is unchanged; setting or clearing any cell changes it in the same transaction."""
+    with sessions.begin() as s:
+        t = f.qingpu(s, ctx)
+        rules.set_rule(s, ctx, "Q4", "Q1", "searchable")
+        versions.bump(s, versions.HIDDEN)  # the suite's truncation removed the token row
+    with sessions() as s:
+        first, hidden = dv.load_policy_cached(s)
+        again, hidden_again = dv.load_policy_cached(s)
+        assert again is first and hidden_again is hidden
+        assert first == dv.load_rules(s)
+    for step in (lambda s: rules.set_rule(s, ctx, "Q3", "Q2", "none", t["town"].id),
+                 lambda s: rules.set_rule(s, ctx, "Q4", "Q1", None)):
+        with sessions() as s:
+            before, _ = dv.load_policy_cached(s)
+        with sessions.begin() as s:
+            step(s)
+        with sessions() as s:
+            after, _ = dv.load_policy_cached(s)
+            assert after is not before and after == dv.load_rules(s)
+    with sessions() as s:
+        final, _ = dv.load_policy_cached(s)
+        assert ("Q4", "Q1") not in final.matrix
+        assert final.overrides[dv.tokens(t["town"].path)[-1]][("Q3", "Q2")] == "none"
