@@ -38,6 +38,7 @@ from directory.models import AppAccessTag
 from directory.models import AppAccessType
 from directory.models import AppStatus
 from directory.models import AppTester
+from directory.models import BrowserSession
 from directory.models import Node
 from directory.models import OAuthGrant
 from directory.models import Tag
@@ -243,12 +244,20 @@ def portal_apps(session: Session, account: Account) -> list[App]:
 
 
 def live_session_clients(session: Session, account_id: uuid.UUID) -> list[tuple[str, str]]:
-    """(client_id, session id) of the account's live grants born of a browser session:
-    read before a freeze revokes them, for back-channel logout after the commit."""
-    rows = session.execute(select(OAuthGrant.client_id, OAuthGrant.session_id).where(
+    """(client_id, session id) of the account's live grants born of a browser session
+    that has not ended (an ended one's apps were told when it ended): read before a
+    freeze or deactivation revokes them, for back-channel logout after the commit."""
+    rows = session.execute(select(OAuthGrant.client_id, OAuthGrant.session_id).join(
+        BrowserSession, BrowserSession.id == OAuthGrant.session_id).where(
         OAuthGrant.account_id == account_id, OAuthGrant.revoked_at.is_(None),
-        OAuthGrant.session_id.is_not(None))).all()
+        BrowserSession.ended_at.is_(None))).all()
     return sorted({(c, s) for c, s in rows if s is not None})
+
+
+def session_clients(session: Session, session_id: str) -> list[str]:
+    """The clients holding a live grant born of one browser session."""
+    return sorted(set(session.scalars(select(OAuthGrant.client_id).where(
+        OAuthGrant.session_id == session_id, OAuthGrant.revoked_at.is_(None)))))
 
 
 def backchannel_uris(session: Session, client_ids: list[str]) -> dict[str, str]:

@@ -52,6 +52,7 @@ from idp import i18n
 from idp import mfa
 from idp import sessions
 from idp import throttle
+from idp.oidc import backchannel
 from idp.runtime import Runtime
 from idp.runtime import runtime
 
@@ -326,14 +327,18 @@ def _finish(db: Session, rt: Runtime, account: Account, next_url: str | None,
 @bp.post("/logout")
 def logout() -> Response:
     rt = _rt()
+    notices: list[backchannel.Notice] = []
     with rt.sessions.begin() as db:
         row = sessions.current(db, rt.settings, _cookie(), touch=False)
         if row is not None:
+            notices = backchannel.for_session(db, row.account_id, row.id)
             sessions.end(db, row.id, "logout")
             audit.record(db, "session.ended", audit.Context(
                 actor=f"account:{row.account_id}", source_ip=request.remote_addr,
                 request_id=g.get("request_id")), target_type="account",
                 target_id=row.account_id, summary={"reason": "logout"})
+    if row is not None:
+        backchannel.send(notices, f"account:{row.account_id}")  # after the commit
     return _signed_out()
 
 
@@ -435,5 +440,7 @@ def freeze_own_account() -> Response:
         _, account = signed_in
         if request.form.get("confirm") != "yes":
             return _redirect(_with_lang(ACCOUNT_PATH))
+        notices = backchannel.for_account(db, account.id)
         accounts.freeze(db, _ctx(account), account.id)
+    backchannel.send(notices, f"account:{account.id}")  # after the commit
     return _signed_out()

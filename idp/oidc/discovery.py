@@ -50,7 +50,8 @@ def metadata(issuer: str) -> dict[str, Any]:
         "request_parameter_supported": False,
         "request_uri_parameter_supported": False,
         "authorization_response_iss_parameter_supported": True,
-        "backchannel_logout_supported": False,
+        "backchannel_logout_supported": True,  # Back-Channel Logout 1.0 §2.1
+        "backchannel_logout_session_supported": True,
         "frontchannel_logout_supported": False,
         "ui_locales_supported": ["zh-CN", "en"],
     }

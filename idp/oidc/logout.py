@@ -16,6 +16,7 @@ from directory.models import BrowserSession
 from idp import grants
 from idp import sessions
 from idp.oidc import END_SESSION_PATH
+from idp.oidc import backchannel
 from idp.oidc import bp
 from idp.oidc.id_token import decode_id_token_hint
 from idp.oidc.pages import browser_session
@@ -66,6 +67,7 @@ def end_session() -> Response:
 
 def _end_browser_session(browser: BrowserSession) -> None:
     session = grants.db()
+    notices = backchannel.for_session(session, browser.account_id, browser.id)
     sessions.end(session, browser.id, "logout")
     clients = grants.revoke_session_grants(session, browser.id, "logout")
     audit.record(session, "session.ended", audit.Context(
@@ -73,3 +75,4 @@ def _end_browser_session(browser: BrowserSession) -> None:
         request_id=g.get("request_id")), target_type="account", target_id=browser.account_id,
         summary={"reason": "rp_logout", "clients": clients})
     session.commit()
+    backchannel.send(notices, f"account:{browser.account_id}")  # after the commit
