@@ -207,19 +207,25 @@ def set_policy(session: Session, ctx: audit.Context, app: App, *,
 # -- decisions ---------------------------------------------------------------------------
 
 
+def _paths_and_tags(session: Session, account: Account
+                    ) -> tuple[tuple[str, ...], frozenset[str]]:
+    """The account's active posts' node paths and the tags it holds, directly or
+    through a tagged node at or above one of its posts."""
+    if account.person_id is None:
+        return (), frozenset()
+    paths = tuple(p.node_path for p in queries.active_posts(session, account.person_id))
+    above = sorted({a for p in paths for a in queries.ancestor_paths(p)})
+    conditions = [TagMember.person_id == account.person_id]
+    if above:
+        conditions.append(TagMember.node_id.in_(select(Node.id).where(Node.path.in_(above))))
+    tags = frozenset(str(t) for t in session.scalars(
+        select(TagMember.tag_id).where(or_(*conditions)).distinct()))
+    return paths, tags
+
+
 def subject(session: Session, account: Account, app: App) -> policy.Subject:
     """What the policy needs to know of an account, for one app."""
-    paths: tuple[str, ...] = ()
-    tags: frozenset[str] = frozenset()
-    if account.person_id is not None:
-        paths = tuple(p.node_path for p in queries.active_posts(session, account.person_id))
-        above = sorted({a for p in paths for a in queries.ancestor_paths(p)})
-        via_node = select(Node.id).where(Node.path.in_(above)) if above else None
-        conditions = [TagMember.person_id == account.person_id]
-        if via_node is not None:
-            conditions.append(TagMember.node_id.in_(via_node))
-        tags = frozenset(str(t) for t in session.scalars(
-            select(TagMember.tag_id).where(or_(*conditions)).distinct()))
+    paths, tags = _paths_and_tags(session, account)
     listed = session.scalar(select(exists().where(
         AccountApp.account_id == account.id, AccountApp.app_id == app.id)))
     tester = session.scalar(select(exists().where(
@@ -233,11 +239,42 @@ def decide(session: Session, account: Account, app: App) -> policy.Decision:
     return policy.may_use(subject(session, account, app), view)
 
 
+def _policies(session: Session, app_ids: list[uuid.UUID]) -> dict[uuid.UUID,
+                                                                 policy.AccessPolicy]:
+    """The access policies of many apps in three queries."""
+    nodes: dict[uuid.UUID, list[str]] = {}
+    tags: dict[uuid.UUID, set[str]] = {}
+    types: dict[uuid.UUID, set[str]] = {}
+    for app_id, path in session.execute(select(AppAccessNode.app_id, Node.path).join(
+            Node, Node.id == AppAccessNode.node_id).where(AppAccessNode.app_id.in_(app_ids))):
+        nodes.setdefault(app_id, []).append(path)
+    for app_id, tag_id in session.execute(select(AppAccessTag.app_id, AppAccessTag.tag_id)
+                                          .where(AppAccessTag.app_id.in_(app_ids))):
+        tags.setdefault(app_id, set()).add(str(tag_id))
+    for app_id, kind in session.execute(select(AppAccessType.app_id, AppAccessType.account_type)
+                                        .where(AppAccessType.app_id.in_(app_ids))):
+        types.setdefault(app_id, set()).add(kind.value)
+    return {a: policy.AccessPolicy(subtrees=tuple(sorted(nodes.get(a, []))),
+                                   tags=frozenset(tags.get(a, set())),
+                                   account_types=frozenset(types.get(a, set())))
+            for a in app_ids}
+
+
 def portal_apps(session: Session, account: Account) -> list[App]:
-    """The online apps the account may open, by name (统一移动工作门户)."""
-    online = session.scalars(select(App).where(App.status == AppStatus.ONLINE)
-                             .order_by(App.name, App.client_id))
-    return [app for app in online if decide(session, account, app).allowed]
+    """The online apps the account may open, by name (统一移动工作门户): the same
+    decision as ``decide``, with the account read once and the policies in bulk."""
+    online = list(session.scalars(select(App).where(App.status == AppStatus.ONLINE)
+                                  .order_by(App.name, App.client_id)))
+    if not online:
+        return []
+    paths, tags = _paths_and_tags(session, account)
+    listed = set(session.scalars(select(AccountApp.app_id).where(
+        AccountApp.account_id == account.id)))
+    policies = _policies(session, [a.id for a in online])
+    return [app for app in online if policy.may_use(
+        policy.Subject(account_type=account.type.value, post_paths=paths, tags=tags,
+                       listed_on_app=app.id in listed),
+        policy.AppView(status=app.status.value, policy=policies[app.id])).allowed]
 
 
 # -- back-channel logout -----------------------------------------------------------------

@@ -66,3 +66,29 @@ def test_portal_is_empty_for_a_temporary_account_without_apps(world, sessions, d
         temp_id = temp.id
     body = signed_in(app, temp_id).get("/portal").get_data(as_text=True)
     assert "协同办公" not in body and "暂无可用的应用" in body
+
+
+def test_portal_follows_tags_types_and_temporary_listings(world, sessions, dsettings, ctx):
+    import datetime as dt
+
+    from directory import accounts
+    from directory import tags
+
+    app, w = world
+    tagged = _app(sessions, ctx, "应急值班系统")
+    admins_only = _app(sessions, ctx, "管理后台")
+    with sessions.begin() as s:
+        tag = tags.create(s, ctx, name="应急值班", owner_node_id=w["edu"])
+        tags.add_member(s, ctx, tag.id, person_id=w["villager"])
+        app_access.set_policy(s, ctx, apps.get_app(s, tagged), node_ids=[w["edu"]],
+                              tag_ids=[tag.id], account_types=["user"])
+        app_access.set_policy(s, ctx, apps.get_app(s, admins_only), node_ids=[], tag_ids=[],
+                              account_types=["graded_admin"])
+        temp = accounts.create(s, dsettings, ctx, username="vendor", account_type="temporary",
+                               expires_at=dt.datetime.now(dt.UTC) + dt.timedelta(days=3))
+        apps.set_account_apps(s, ctx, temp, [tagged])
+        temp_id = temp.id
+    villager = signed_in(app, w["villager_account"]).get("/portal").get_data(as_text=True)
+    assert "应急值班系统" in villager and "管理后台" not in villager
+    vendor = signed_in(app, temp_id).get("/portal").get_data(as_text=True)
+    assert "应急值班系统" in vendor and "管理后台" not in vendor
