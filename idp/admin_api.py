@@ -388,6 +388,10 @@ def put_app(client_id: str) -> Response:
     and the access policy (``access``: ``node_ids``, ``tag_ids``, ``account_types``)."""
     body, session = _body(), _session()
     app = _app_in_scope(client_id)
+    current = _app_json(app)
+    for key in ("client_id", "status", "unit_node_id"):  # read-only: a GET body round-trips
+        if key in body and body.pop(key) != current[key]:
+            raise ApiError(400, "invalid_request", f"{key} cannot be changed here")
     changes = {k: v for k, v in body.items() if k not in ("tester_ids", "access")}
     if changes:
         app_access.set_profile(session, _audit_ctx(), app, changes)

@@ -149,6 +149,13 @@ def test_admin_api_sets_the_form_testers_and_policy(world, sessions, dsettings, 
     loopback = http.put("/api/v1/admin/apps/town-oa", headers=bearer(app, town),
                         json={"backchannel_logout_uri": "http://127.0.0.1:9/bcl"})
     assert loopback.status_code == 200
+    # what GET answers can be PUT back as it is; read-only fields cannot change
+    again = http.get("/api/v1/admin/apps/town-oa", headers=bearer(app, town)).get_json()
+    assert http.put("/api/v1/admin/apps/town-oa", json=again,
+                    headers=bearer(app, town)).get_json() == again
+    moved = http.put("/api/v1/admin/apps/town-oa", json={"status": "online"},
+                     headers=bearer(app, town))
+    assert moved.status_code == 400
     users = http.get("/api/v1/admin/apps/town-oa", headers=bearer(app, w["clerk_account"]))
     assert users.status_code == 403
 
