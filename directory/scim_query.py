@@ -80,7 +80,14 @@ class Within:
     item: Expr
 
 
-Expr = Compare | Present | All | AnyOf | Not | Within
+@dataclass(frozen=True)
+class IdIn:
+    """Resources whose id is one of ``ids``: what an indexed lookup found beforehand."""
+
+    ids: tuple[uuid.UUID, ...]
+
+
+Expr = Compare | Present | All | AnyOf | Not | Within | IdIn
 
 
 class UnknownField(Exception):
@@ -187,10 +194,18 @@ def _escape(text: str) -> str:
     return text.replace("/", "//").replace("%", "/%").replace("_", "/_")
 
 
+def _uncased(text: str) -> bool:
+    """No character of ``text`` has case (张三, 0215): then ``lower(col) = text`` and
+    ``col = text`` select the same rows (likewise LIKE), and only the second can use an
+    index — ``name sw "张"`` is an index range scan, not a scan of every person."""
+    return text.lower() == text.upper()
+
+
 def _like(column: Any, value: str, op: str, case_exact: bool,
           dialect: str) -> ColumnElement[bool]:
-    target = column if case_exact else func.lower(column)
-    text = value if case_exact else value.lower()
+    folded = not case_exact and not _uncased(value)
+    target = func.lower(column) if folded else column
+    text = value.lower() if folded else value
     pattern = {"co": f"%{_escape(text)}%", "sw": f"{_escape(text)}%",
                "ew": f"%{_escape(text)}"}[op]
     clause = target.like(pattern, escape="/")
@@ -216,7 +231,8 @@ def _compare(column: Any, expr: Compare, dialect: str) -> ColumnElement[bool]:
             raise UnknownField(op)
         return and_(column.is_not(None), _like(column, value, op, expr.case_exact, dialect))
     left, right = column, value
-    if isinstance(value, str) and not expr.case_exact:
+    if isinstance(value, str) and not expr.case_exact and not (
+            op in ("eq", "ne") and _uncased(value)):
         left, right = func.lower(column), value.lower()
     if op == "ne":
         return or_(column.is_(None), left != right)
@@ -237,6 +253,8 @@ def compile_filter(expr: Expr, resource: Resource, dialect: str,
         return or_(false(), *(compile_filter(i, resource, dialect, fields) for i in expr.items))
     if isinstance(expr, Not):
         return not_(compile_filter(expr.item, resource, dialect, fields))
+    if isinstance(expr, IdIn):
+        return resource.fields["id"]().in_(expr.ids) if expr.ids else false()
     if isinstance(expr, Within):
         if fields is not None or expr.field not in resource.within:
             raise UnknownField(expr.field)
