@@ -236,6 +236,8 @@ def _compare(column: Any, expr: Compare, dialect: str) -> ColumnElement[bool]:
         left, right = func.lower(column), value.lower()
     if op == "ne":
         return or_(column.is_(None), left != right)
+    if isinstance(value, str) and op in ("gt", "ge", "lt", "le") and dialect == "postgresql":
+        left = left.collate("C")  # code point order on both databases, whatever the locale
     comparisons = {"eq": left == right, "gt": left > right, "ge": left >= right,
                    "lt": left < right, "le": left <= right}
     if op not in comparisons:
