@@ -37,3 +37,12 @@ def bump(session: Session, name: str) -> None:
     if rowcount(session.execute(update(CacheVersion).where(CacheVersion.name == name)
                                 .values(token=new))) == 0:
         session.execute(insert(CacheVersion).values(name=name, token=new))
+
+
+def ensure(session: Session, *names: str) -> None:
+    """Create the token rows that do not exist yet (``idp init``): without one, readers
+    cannot keep a copy and load afresh on every request."""
+    have = set(tokens(session, *names))
+    for name in names:
+        if name not in have:
+            session.execute(insert(CacheVersion).values(name=name, token=uuid.uuid4().hex))

@@ -21,6 +21,7 @@ from sqlalchemy.orm import sessionmaker
 
 from directory import accounts
 from directory import audit
+from directory import versions
 from directory.db import make_engine
 from directory.db import make_sessionmaker
 from directory.errors import DomainError
@@ -74,6 +75,7 @@ def init() -> None:
         with make_sessionmaker(engine).begin() as session:
             new = store.ensure_signing_keys(session, settings.directory().cipher,
                                             audit.Context(actor="cli:init"))
+            versions.ensure(session, versions.HIDDEN, versions.RULES)
         where = engine.url.render_as_string(hide_password=True)
     click.echo(f"database ready at {where}; {len(new)} new signing key(s)")
 

@@ -93,3 +93,24 @@ def test_rules_cached_until_a_rule_changes(sessions, ctx) -> None:
         final, _ = dv.load_policy_cached(s)
         assert ("Q4", "Q1") not in final.matrix
         assert final.overrides[dv.tokens(t["town"].path)[-1]][("Q3", "Q2")] == "none"
+
+
+def test_ensure_creates_missing_tokens_once(sessions, ctx) -> None:
+    """``idp init`` runs ``versions.ensure``: a database without token rows gets them, so
+    workers can keep their copies; existing tokens are left alone."""
+    from sqlalchemy import delete
+
+    from directory.models import CacheVersion
+
+    with sessions.begin() as s:
+        f.qingpu(s, ctx)
+        s.execute(delete(CacheVersion))
+        versions.ensure(s, versions.HIDDEN, versions.RULES)
+        first = versions.tokens(s, versions.HIDDEN, versions.RULES)
+        versions.ensure(s, versions.HIDDEN, versions.RULES)
+        assert versions.tokens(s, versions.HIDDEN, versions.RULES) == first
+        assert set(first) == {versions.HIDDEN, versions.RULES}
+    with sessions() as s:
+        rules_a, hidden_a = dv.load_policy_cached(s)
+        rules_b, hidden_b = dv.load_policy_cached(s)
+        assert rules_a is rules_b and hidden_a is hidden_b
