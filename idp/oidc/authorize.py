@@ -4,7 +4,8 @@
   its registered URIs as an exact string (RFC 6749 §3.1.2.3; for public clients with a
   loopback URI registered, any port, RFC 8252 §7.3); otherwise an error page (400), never
   a redirect to an unvalidated URI;
-* the app is online or testing (other states: an error page, audited);
+* the app is online; or testing, and then (after sign-in) the account is one of its
+  testers or a temporary account assigned to it; otherwise an error page, audited;
 * then errors go back to the app's redirect URI with ``state`` and ``iss`` (RFC 9207):
   no ``request``/``request_uri`` objects, ``response_mode`` query only, a ``nonce`` of at
   most 255 characters, ``response_type``
@@ -36,6 +37,7 @@ from directory import audit
 from directory.db import utcnow
 from directory.models import Account
 from directory.models import App
+from directory.models import AppStatus
 from directory.models import BrowserSession
 from idp import grants
 from idp.oidc import AUTHORIZE_PATH
@@ -46,7 +48,6 @@ from idp.oidc.pages import error_to_client
 from idp.oidc.pages import found
 from idp.oidc.pages import refused
 from idp.oidc.pages import to_client
-from policies import app_access as access_policy
 from policies import apps as app_policy
 
 LOOPBACK_HOSTS = ("127.0.0.1", "[::1]")
@@ -89,11 +90,22 @@ def _check_redirect_uri(app: App) -> str | Response:
     return uri
 
 
-def _check_online(app: App) -> Response | None:
-    if app.status.value not in access_policy.USABLE_STATES:
-        refused(app, f"app_{app.status.value}")
-        return error_page("app_unavailable", 403)
-    return None
+def _check_available(app: App, browser: BrowserSession | None,
+                     redirect_uri: str) -> Response | None:
+    """Online apps go on. A testing app signs in first, then admits only the accounts the
+    policy lets use it (its testers, temporary accounts assigned to it); everyone else,
+    and every other state, gets the "unavailable" page, audited."""
+    if app.status == AppStatus.ONLINE:
+        return None
+    if app.status == AppStatus.TESTING:
+        if browser is None:
+            return _needs_login(None, redirect_uri)
+        session = grants.db()
+        account = session.get(Account, browser.account_id)
+        if account is not None and app_access.decide(session, account, app).allowed:
+            return None
+    refused(app, f"app_{app.status.value}")
+    return error_page("app_unavailable", 403)
 
 
 def _check_request_shape(redirect_uri: str) -> Response | None:
@@ -138,11 +150,12 @@ def authorize() -> Response:
     redirect_uri = _check_redirect_uri(app)
     if isinstance(redirect_uri, Response):
         return redirect_uri
-    refused = _check_online(app) or _check_request_shape(redirect_uri)
+    browser = browser_session()
+    refused = _check_available(app, browser, redirect_uri) or _check_request_shape(
+        redirect_uri)
     if refused is not None:
         return refused
     server = current_app.extensions["idp.oauth"]
-    browser = browser_session()
     try:
         grant = server.get_consent_grant(end_user=browser)
     except OAuth2Error as error:

@@ -177,3 +177,34 @@ def test_cli_client_create_takes_the_form(cli_env, world, sessions):
     refused = run(cli_env, "client", "create", "--name", "x", "--backchannel-logout-uri",
                   "http://example.gov.cn/bcl")
     assert refused.exit_code != 0 and "backchannel_logout_uri" in refused.output
+
+
+def _testing_client(sessions, ctx) -> dict:
+    return flow._client(sessions, ctx, public=False, redirect_uris=(flow.RP_REDIRECT,),
+                        status="testing")
+
+
+def test_testing_app_signs_in_first_then_refuses_non_testers(world, sessions, ctx):
+    app, w = world
+    client = _testing_client(sessions, ctx)
+    anonymous = authorize(app.test_client(), client)
+    assert anonymous.status_code == 302 and anonymous.headers["Location"].startswith("/login")
+    refused = authorize(signed_in(app, w["clerk_account"]), client)
+    assert refused.status_code == 403 and 'data-error="app_unavailable"' in refused.get_data(
+        as_text=True)
+    assert _refusals(sessions)[-1]["reason"] == "app_testing"
+
+
+def test_testing_app_admits_its_testers(world, sessions, ctx, monkeypatch):
+    from policies import apps as app_policy
+
+    # the token endpoint serves online clients only (policies.apps.may_issue_tokens);
+    # a testing app's tester reaches it once that admits testing apps too
+    monkeypatch.setattr(app_policy, "may_issue_tokens", lambda s: s in ("online", "testing"))
+    app, w = world
+    client = _testing_client(sessions, ctx)
+    with sessions.begin() as s:
+        app_access.set_testers(s, ctx, apps.get_app(s, client["client_id"]),
+                               [w["clerk_account"]])
+    assert "code" in query(authorize(signed_in(app, w["clerk_account"]), client))
+    assert authorize(signed_in(app, w["villager_account"]), client).status_code == 403
