@@ -2,11 +2,11 @@
 commands (``people``, ``accounts``, ``tree``, ``tags``), each audited with the client.
 
 A SCIM client is an online app. Its scope is its directory access
-(``apps.directory_access``): it sees nodes inside its subtrees and never a hidden node
-unless that node was granted to it by name (``visibility.app_path_clause``, the rule of
-apps reading the directory); a person is visible when one of their active posts is; a tag
-when its owner node is. Everything else is "not found", exactly as an id that does not
-exist.
+(``apps.directory_access``): it sees the nodes inside its subtrees, hidden ones included
+(it provisions them: a unit's HR system is the source of truth for its hidden bodies too),
+and nothing outside them, hidden or not; a person is visible when one of their active
+posts is; a tag when its owner node is. Everything else is "not found", exactly as an id
+that does not exist.
 
 ETags come from the ``version`` columns. ``claim`` is the atomic If-Match of RFC 7644
 §3.14: ``UPDATE … SET version = version + 1 WHERE id = ? AND version = ?`` before any other
@@ -25,7 +25,9 @@ from typing import Any
 from sqlalchemy import ColumnElement
 from sqlalchemy import and_
 from sqlalchemy import exists
+from sqlalchemy import false
 from sqlalchemy import func
+from sqlalchemy import or_
 from sqlalchemy import select
 from sqlalchemy import update
 from sqlalchemy.exc import DataError
@@ -50,6 +52,7 @@ from directory.models import Post
 from directory.models import ScimIdentity
 from directory.models import ScimToken
 from directory.models import Tag
+from directory.queries import path_in_subtree
 from policies import visibility as pv
 from policies.delegation import ALL
 from policies.delegation import SYSTEM_ADMIN
@@ -65,7 +68,6 @@ class Client:
 
     app: App
     access: pv.AppAccess
-    hidden: Any
     scope_nodes: tuple[Node, ...]
 
     @property
@@ -92,17 +94,16 @@ def load_client(session: Session, client_id: str) -> Client | None:
     app = apps.by_client_id(session, client_id)
     if app is None or app.status != AppStatus.ONLINE:
         return None
-    scopes, _grants = apps.directory_access(session, app)
-    viewer = dv.load_app_viewer(session, app)
-    assert viewer.app is not None
-    return Client(app=app, access=viewer.app, hidden=dv.load_hidden_cached(session),
-                  scope_nodes=tuple(n for n in scopes if n.status == NodeStatus.ACTIVE))
+    scopes = [n for n in apps.directory_access(session, app)[0]
+              if n.status == NodeStatus.ACTIVE]
+    access = pv.AppAccess(app_id=str(app.id), scopes=tuple(dv.tokens(n.path) for n in scopes))
+    return Client(app=app, access=access, scope_nodes=tuple(scopes))
 
 
 def load_self(session: Session, client_id: str,
               account_id: str) -> tuple[Client, uuid.UUID] | None:
-    """RFC 7644 §3.11 ``/Me`` for a person's token: a client that sees exactly the nodes of
-    the person's own active posts (hidden or not), for the app the token was issued to."""
+    """RFC 7644 §3.11 ``/Me`` for a person's token: a client whose scope is the nodes of the
+    person's own active posts (hidden or not), for the app the token was issued to."""
     app = apps.by_client_id(session, client_id)
     account = session.get(Account, _uuid(account_id)) if _uuid(account_id) else None
     if (app is None or app.status != AppStatus.ONLINE or account is None
@@ -111,23 +112,25 @@ def load_self(session: Session, client_id: str,
         return None
     paths = [dv.tokens(p) for p in session.scalars(select(Post.node_path).where(
         Post.person_id == account.person_id, Post.active))]
-    hidden = dv.load_hidden_cached(session)
-    grants = frozenset(h.path[-1] for h in hidden.values()
-                       if any(pv.within(p, h.path) for p in paths))
-    access = pv.AppAccess(app_id=str(app.id), scopes=tuple(paths), hidden_grants=grants)
-    return Client(app=app, access=access, hidden=hidden, scope_nodes=()), account.person_id
+    access = pv.AppAccess(app_id=str(app.id), scopes=tuple(paths))
+    return Client(app=app, access=access, scope_nodes=()), account.person_id
+
+
+def in_scope(client: Client, path: Any) -> ColumnElement[bool]:
+    """Inside one of the client's subtrees: one index range per subtree. Hidden nodes
+    there are the client's to provision (its HR system is their source of truth); outside
+    them nothing exists for it, hidden or not — no row, no count, no filter oracle."""
+    return or_(false(), *(path_in_subtree(path, "".join(s)) for s in client.access.scopes))
 
 
 def node_visible(client: Client) -> ColumnElement[bool]:
-    return and_(Node.status == NodeStatus.ACTIVE,
-                dv.app_path_clause(client.access, client.hidden, Node.path, Node.hidden_top))
+    return and_(Node.status == NodeStatus.ACTIVE, in_scope(client, Node.path))
 
 
 def person_visible(client: Client) -> ColumnElement[bool]:
-    post_seen = dv.app_path_clause(client.access, client.hidden, Post.node_path,
-                                   Post.hidden_top)
     return and_(Person.status == PersonStatus.ACTIVE, exists(
-        select(Post.id).where(Post.person_id == Person.id, Post.active, post_seen)))
+        select(Post.id).where(Post.person_id == Person.id, Post.active,
+                              in_scope(client, Post.node_path))))
 
 
 def tag_visible(client: Client) -> ColumnElement[bool]:

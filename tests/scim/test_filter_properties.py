@@ -109,9 +109,10 @@ def evaluate(node: object, row: dict) -> bool:
 
 @pytest.fixture
 def rows(edu, ids):
-    out = {ids["clerk"]: {"userName": None, "displayName": "李娜", "title": None,
-                          "emails.value": None, "visibilityClass": "Q3",
-                          "notSearchable": False, "active": False}}
+    nobody = {"userName": None, "title": None, "emails.value": None,
+              "visibilityClass": "Q3", "notSearchable": False, "active": False}
+    out = {ids["clerk"]: nobody | {"displayName": "李娜"},
+           ids["spy"]: nobody | {"displayName": "赵敏"}}  # in the hidden 督查室, in scope
     for user_name, name, title, email, cls, hidden, active in PEOPLE:
         body = new_user(user_name, displayName=name, active=active, **{
             GOV: {"visibilityClass": cls, "notSearchable": hidden}})

@@ -75,4 +75,4 @@ def test_a_node_with_people_is_not_abolished(edu, ids):
 
 def test_listing_is_scoped(edu, ids):
     listed = {r["id"] for r in edu.get("/OrgUnits").get_json(force=True)["Resources"]}
-    assert listed == {ids["edu"], ids["office"], ids["section"]}
+    assert listed == {ids["edu"], ids["office"], ids["section"], ids["secret"]}

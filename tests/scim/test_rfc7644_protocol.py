@@ -106,14 +106,21 @@ def test_scope_isolation_between_units(request, ids, who, visible, hidden):
     assert found["totalResults"] == 0
 
 
-def test_hidden_nodes_and_their_people_are_invisible_without_a_grant(edu, central, ids):
-    for client in (edu, central):
-        _error(client.get(f"/Users/{ids['spy']}"), 404)
-        _error(client.get(f"/OrgUnits/{ids['secret']}"), 404)
-        body = client.get("/Users", filter='displayName eq "赵敏"').get_json(force=True)
-        assert body["totalResults"] == 0
-        nodes = client.get("/OrgUnits", filter="hidden eq true").get_json(force=True)
-        assert nodes["totalResults"] == 0
+def test_hidden_nodes_are_provisioned_inside_the_scope_and_absent_outside(edu, town, ids):
+    """The bureau's HR system provisions its hidden 督查室; the town's sees nothing of it:
+    no resource, no count, no answer to a filter naming it."""
+    assert edu.get(f"/Users/{ids['spy']}").status_code == 200
+    assert edu.get(f"/OrgUnits/{ids['secret']}").get_json(force=True)["hidden"] is True
+    assert edu.get("/OrgUnits", filter="hidden eq true").get_json(
+        force=True)["totalResults"] == 1
+    _error(town.get(f"/Users/{ids['spy']}"), 404)
+    _error(town.get(f"/OrgUnits/{ids['secret']}"), 404)
+    for expr in ('displayName eq "赵敏"', f'id eq "{ids["spy"]}"',
+                 f'urn:govidp:params:scim:schemas:extension:gov:2.0:User:posts.node eq '
+                 f'"{ids["secret"]}"'):
+        assert town.get("/Users", filter=expr).get_json(force=True)["totalResults"] == 0
+    assert town.get("/OrgUnits", filter="hidden eq true").get_json(
+        force=True)["totalResults"] == 0
 
 
 def test_out_of_scope_nodes_are_404(edu, ids):
