@@ -251,7 +251,6 @@ def service_provider_config(base: str) -> dict[str, Any]:
     """RFC 7643 §5: exactly what this server enforces."""
     return {
         "schemas": [SPC],
-        "documentationUri": f"{base}/docs",
         "patch": {"supported": True},
         "bulk": {"supported": BULK_SUPPORTED, "maxOperations": MAX_OPERATIONS,
                  "maxPayloadSize": MAX_PAYLOAD},
