@@ -31,7 +31,8 @@ def test_openid_configuration(world) -> None:
     assert doc["introspection_endpoint_auth_methods_supported"] == [
         "client_secret_basic", "client_secret_post"]
     assert doc["authorization_response_iss_parameter_supported"] is True
-    assert doc["backchannel_logout_supported"] is False
+    assert doc["backchannel_logout_supported"] is True
+    assert doc["backchannel_logout_session_supported"] is True
     assert doc["request_parameter_supported"] is False
     assert doc["request_uri_parameter_supported"] is False
     assert {"openid", "profile", "phone", "email", "org", "offline_access"} <= set(
