@@ -427,7 +427,7 @@ def main(argv: list[str] | None = None) -> int:
         engine = make_engine(url)
         if make_url(url).get_backend_name() == "postgresql":
             # SET on connect, not connect_args: passing "options" would replace
-            # make_engine's own (jit=off, plan_cache_mode=force_custom_plan).
+            # make_engine's own (jit=off).
             timeout_ms = int(args.statement_timeout * 1000)
 
             def statement_timeout(dbapi_conn: Any, _record: Any) -> None:

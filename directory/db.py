@@ -103,10 +103,10 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         return engine
     kwargs.setdefault("pool_pre_ping", True)
     if url.startswith("postgresql"):
-        # Directory queries carry hundreds of parameters (hidden subtrees): a generic plan
-        # for them is poor and JIT-compiling one costs seconds (bench/README.md).
-        kwargs.setdefault("connect_args", {}).setdefault(
-            "options", "-c jit=off -c plan_cache_mode=force_custom_plan")
+        # JIT-compiling a large directory query costs seconds and cannot be interrupted
+        # (bench/README.md). Plans stay generic where PostgreSQL finds them as good (the
+        # small per-request reads); directory.search asks for custom plans itself.
+        kwargs.setdefault("connect_args", {}).setdefault("options", "-c jit=off")
     return create_engine(url, **kwargs)
 
 
