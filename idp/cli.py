@@ -458,20 +458,27 @@ def _account_command(username: str, action: str, as_json: bool) -> None:
     import json
 
     from directory import queries
+    from idp.oidc import backchannel
 
     settings = _settings()
-    with _sessions(settings) as sessions, sessions.begin() as session:
-        account = queries.account_by_username(session, username.strip().lower())
-        if account is None:
-            raise click.ClickException(f"no account named {username!r}")
-        try:
-            if action == "freeze":
-                accounts.freeze(session, _operator(), account.id)
-            else:
-                accounts.unfreeze(session, _operator(), account.id)
-        except DomainError as exc:
-            raise click.ClickException(f"{exc.code}: {exc.message}") from exc
-        out = {"username": account.username, "status": account.status.value}
+    notices: list[backchannel.Notice] = []
+    with _sessions(settings) as sessions:
+        with sessions.begin() as session:
+            account = queries.account_by_username(session, username.strip().lower())
+            if account is None:
+                raise click.ClickException(f"no account named {username!r}")
+            try:
+                if action == "freeze":
+                    notices = backchannel.for_account(session, account.id)
+                    accounts.freeze(session, _operator(), account.id)
+                else:
+                    accounts.unfreeze(session, _operator(), account.id)
+            except DomainError as exc:
+                raise click.ClickException(f"{exc.code}: {exc.message}") from exc
+            out = {"username": account.username, "status": account.status.value}
+        # after the commit: every app that had a grant on the ended sessions is told
+        backchannel.deliver(sessions, settings.directory().cipher, settings.issuer, notices,
+                            _operator())
     click.echo(json.dumps(out) if as_json else f"{out['username']}: {out['status']}")
 
 

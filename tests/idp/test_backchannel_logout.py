@@ -156,3 +156,21 @@ def test_an_unreachable_receiver_times_out_quickly(world, rp, sessions, ctx, mon
         row = s.scalar(select(AuditEvent).where(
             AuditEvent.action == "oidc.backchannel_logout_failed"))
         assert row is not None and json.loads(row.summary)["error"]
+
+
+def test_operator_freeze_tells_the_apps(world, rp, sessions, ctx, receiver, cli_env):
+    """``idp account freeze`` (the operator's freeze) sends logout tokens after its
+    commit, as the user's own freeze does."""
+    from tests.idp.support import run
+
+    app, w = world
+    _register(sessions, ctx, rp["client_id"], receiver.uri)
+    http = signed_in(app, w["clerk_account"])
+    tokens_for(http, rp)
+    result = run(cli_env, "account", "freeze", "clerk", "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["status"] == "frozen"
+    assert len(receiver.tokens) == 1
+    header, claims = _verify(app, receiver.tokens[0])
+    assert header["typ"] == "logout+jwt" and claims["aud"] == rp["client_id"]
+    assert "http://schemas.openid.net/event/backchannel-logout" in claims["events"]
