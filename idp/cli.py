@@ -536,5 +536,69 @@ def password_set(username: str, password_stdin: bool, temporary: bool, as_json: 
                f"{out['username']}: password set"
                + (" (temporary: to be changed at the next sign-in)" if temporary else ""))
 
+
+
+@main.group("scim-token")
+def scim_token_group() -> None:
+    """Bearer tokens for SCIM clients that cannot run the client credentials grant."""
+
+
+@scim_token_group.command("issue")
+@click.argument("client_id")
+@click.option("--days", default=90, show_default=True, type=int, help="lifetime (1–366)")
+@click.option("--json", "as_json", is_flag=True, help="print JSON")
+def scim_token_issue(client_id: str, days: int, as_json: bool) -> None:
+    """Issue a token that acts as the app CLIENT_ID within its scope; shown once."""
+    import json
+
+    from directory import scim_commands
+
+    settings = _settings()
+    with _sessions(settings) as sessions, sessions.begin() as session:
+        try:
+            row, token = scim_commands.issue_token(session, _operator(), client_id, days)
+        except DomainError as exc:
+            raise click.ClickException(f"{exc.code}: {exc.message}") from exc
+        out = {"token_id": str(row.id), "token": token, "expires_at": row.expires_at.isoformat()}
+    if as_json:
+        click.echo(json.dumps(out))
+    else:
+        click.echo(f"token (shown once): {out['token']}\nid: {out['token_id']}\n"
+                   f"expires: {out['expires_at']}")
+
+
+@scim_token_group.command("list")
+@click.argument("client_id")
+def scim_token_list(client_id: str) -> None:
+    """The app's tokens: id, created, expiry, revoked (never the tokens themselves)."""
+    from directory import scim_store
+
+    settings = _settings()
+    with _sessions(settings) as sessions, sessions() as session:
+        try:
+            rows = scim_store.tokens_of(session, client_id)
+        except DomainError as exc:
+            raise click.ClickException(f"{exc.code}: {exc.message}") from exc
+        for row in rows:
+            revoked = row.revoked_at.isoformat() if row.revoked_at else "-"
+            click.echo(f"{row.id}\t{row.created_at.isoformat()}\t{row.expires_at.isoformat()}"
+                       f"\t{revoked}")
+
+
+@scim_token_group.command("revoke")
+@click.argument("token_id", type=click.UUID)
+def scim_token_revoke(token_id: uuid.UUID) -> None:
+    """Revoke a token at once (audited)."""
+    from directory import scim_commands
+
+    settings = _settings()
+    with _sessions(settings) as sessions, sessions.begin() as session:
+        try:
+            scim_commands.revoke_token(session, _operator(), token_id)
+        except DomainError as exc:
+            raise click.ClickException(f"{exc.code}: {exc.message}") from exc
+    click.echo(f"revoked {token_id}")
+
+
 if __name__ == "__main__":
     main()
