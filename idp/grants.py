@@ -39,7 +39,6 @@ from directory import audit
 from directory.db import rowcount
 from directory.db import utcnow
 from directory.models import Account
-from directory.models import AppStatus
 from directory.models import AuthorizationCode
 from directory.models import BrowserSession
 from directory.models import OAuthGrant
@@ -47,6 +46,7 @@ from directory.models import RefreshToken
 from idp.config import Settings
 from idp.runtime import runtime
 from idp.tokens import AccessToken
+from policies import apps as app_policy
 
 ALL_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
 
@@ -213,7 +213,7 @@ def token_grant(session: Session, token: AccessToken) -> OAuthGrant | None:
             grant.client_id != token.client_id):
         return None
     app = apps.by_client_id(session, token.client_id)
-    return grant if app is not None and app.status == AppStatus.ONLINE else None
+    return grant if app is not None and app_policy.may_issue_tokens(app.status.value) else None
 
 
 def access_token_alive(session: Session, token: AccessToken) -> bool:
@@ -222,7 +222,7 @@ def access_token_alive(session: Session, token: AccessToken) -> bool:
     if "grant" in token.claims:
         return token_grant(session, token) is not None
     app = apps.by_client_id(session, token.client_id)
-    return (app is not None and app.status == AppStatus.ONLINE
+    return (app is not None and app_policy.may_use_client_credentials(app.status.value)
             and token.subject == token.client_id)
 
 

@@ -28,6 +28,7 @@ from authlib.integrations.flask_oauth2 import AuthorizationServer
 from authlib.oauth2.rfc6749 import ClientMixin
 from authlib.oauth2.rfc6749 import grants as authlib_grants
 from authlib.oauth2.rfc6749.errors import InvalidScopeError
+from authlib.oauth2.rfc6749.errors import UnauthorizedClientError
 from authlib.oauth2.rfc7009 import RevocationEndpoint
 from authlib.oauth2.rfc7662 import IntrospectionEndpoint
 from flask import Blueprint
@@ -107,6 +108,8 @@ class ClientCredentialsGrant(authlib_grants.ClientCredentialsGrant):
 
     def validate_token_request(self) -> None:
         super().validate_token_request()
+        if not app_policy.may_use_client_credentials(self.request.client.app.status.value):
+            raise UnauthorizedClientError()  # a testing app: its testers' grants only
         if self.request.client.get_allowed_scope(self.request.payload.scope) is None:
             raise InvalidScopeError()  # RFC 6749 §5.2: refuse, never silently narrow
 

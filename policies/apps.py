@@ -50,4 +50,11 @@ def may_transition(old: str, new: str) -> bool:
 
 
 def may_issue_tokens(status: str) -> bool:
+    """The token endpoint serves online apps, and testing apps for the grants their testers
+    obtained (``/authorize`` gives a testing app's codes to its testers only)."""
+    return status in ("online", "testing")
+
+
+def may_use_client_credentials(status: str) -> bool:
+    """An app's own token (client credentials) only while it is online."""
     return status == "online"

@@ -195,12 +195,7 @@ def test_testing_app_signs_in_first_then_refuses_non_testers(world, sessions, ct
     assert _refusals(sessions)[-1]["reason"] == "app_testing"
 
 
-def test_testing_app_admits_its_testers(world, sessions, ctx, monkeypatch):
-    from policies import apps as app_policy
-
-    # the token endpoint serves online clients only (policies.apps.may_issue_tokens);
-    # a testing app's tester reaches it once that admits testing apps too
-    monkeypatch.setattr(app_policy, "may_issue_tokens", lambda s: s in ("online", "testing"))
+def test_testing_app_admits_its_testers(world, sessions, ctx):
     app, w = world
     client = _testing_client(sessions, ctx)
     with sessions.begin() as s:
@@ -208,3 +203,14 @@ def test_testing_app_admits_its_testers(world, sessions, ctx, monkeypatch):
                                [w["clerk_account"]])
     assert "code" in query(authorize(signed_in(app, w["clerk_account"]), client))
     assert authorize(signed_in(app, w["villager_account"]), client).status_code == 403
+    # the tester completes the sign-in: the token endpoint serves a testing app's grants
+    tester = signed_in(app, w["clerk_account"])
+    body = flow.tokens_for(tester, client, scope="openid offline_access")
+    assert body["access_token"] and body["id_token"]
+    info = tester.get("/userinfo", headers={"Authorization": f"Bearer {body['access_token']}"})
+    assert info.status_code == 200
+    # but not its own token: client credentials are for online apps only
+    r = app.test_client().post("/oauth/token", data={"grant_type": "client_credentials"},
+                               headers=flow.auth_headers(client))
+    assert r.status_code == 400 and r.get_json()["error"] in (
+        "unauthorized_client", "unsupported_grant_type")

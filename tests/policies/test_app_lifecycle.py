@@ -9,6 +9,7 @@ import pytest
 from policies.apps import TRANSITIONS
 from policies.apps import may_issue_tokens
 from policies.apps import may_transition
+from policies.apps import may_use_client_credentials
 
 STATES = sorted(TRANSITIONS)
 ALLOWED = {("applied", "approved"), ("applied", "rejected"), ("approved", "testing"),
@@ -23,5 +24,6 @@ def test_transitions(old, new) -> None:
 
 
 @pytest.mark.parametrize("state", STATES)
-def test_only_online_apps_obtain_tokens(state) -> None:
-    assert may_issue_tokens(state) is (state == "online")
+def test_only_online_and_testing_apps_obtain_tokens(state) -> None:
+    assert may_issue_tokens(state) is (state in ("online", "testing"))
+    assert may_use_client_credentials(state) is (state == "online")
