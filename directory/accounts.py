@@ -5,7 +5,9 @@ from __future__ import annotations
 import datetime as dt
 import re
 import uuid
+from collections.abc import Callable
 
+from sqlalchemy import event
 from sqlalchemy import or_
 from sqlalchemy import select
 from sqlalchemy import update
@@ -145,7 +147,28 @@ def revoke_everything(session: Session, account_id: uuid.UUID,
         OAuthGrant.account_id == account_id, OAuthGrant.revoked_at.is_(None))
         .values(revoked_at=now, revoke_reason=reason)
         .execution_options(synchronize_session=False))
-    return sorted({(c, sid) for c, sid in live if sid is not None})
+    pairs = sorted({(c, sid) for c, sid in live if sid is not None})
+    session.info.setdefault(REVOKED_SESSIONS, []).append((account_id, pairs))
+    return pairs
+
+
+REVOKED_SESSIONS = "revoked_sessions"
+Revoked = list[tuple[uuid.UUID, list[tuple[str, str]]]]
+
+
+def after_commit_revocations(session: Session, callback: Callable[[Revoked], object]) -> None:
+    """Call ``callback`` with (account id, [(client id, session id)]) after each commit of
+    ``session`` that revoked an account's sessions (freeze, deactivation): the caller tells
+    the apps then (back-channel logout), never before the change is durable."""
+    @event.listens_for(session, "after_commit")
+    def _committed(committed: Session) -> None:
+        pending = committed.info.pop(REVOKED_SESSIONS, None)
+        if pending:
+            callback(pending)
+
+    @event.listens_for(session, "after_rollback")
+    def _rolled_back(rolled: Session) -> None:
+        rolled.info.pop(REVOKED_SESSIONS, None)
 
 
 def freeze(session: Session, ctx: audit.Context, account_id: uuid.UUID) -> Account:

@@ -59,10 +59,14 @@ def create_app(settings: config.Settings | None = None) -> Flask:
     login.init_app(app)
     from idp import portal
     portal.init_app(app)
+    from idp.oidc import backchannel
     from idp.tokens import verify_access_token
     from scim.views import init_app as init_scim
-    init_scim(app, runtime(app).sessions, runtime(app).directory,
-              lambda s, token: verify_access_token(s, settings.issuer, token))
+    rt = runtime(app)
+    init_scim(app, rt.sessions, rt.directory,
+              lambda s, token: verify_access_token(s, settings.issuer, token),
+              lambda revoked: backchannel.deliver_revoked(
+                  rt.sessions, rt.directory.cipher, settings.issuer, revoked, "scim"))
     return app
 
 

@@ -24,6 +24,7 @@ from flask import g
 from flask import request
 from werkzeug.exceptions import HTTPException
 
+from directory import accounts
 from directory import audit
 from directory import scim_store as store
 from directory.errors import DomainError
@@ -54,11 +55,14 @@ class Wiring:
     sessions: Callable[[], Any]
     settings: DirectorySettings
     authenticate: Callable[[Any, str], Any]
+    # after a commit that froze or deactivated accounts: (account id, [(client, session)])
+    on_revoked: Callable[[Any], object] | None = None
 
 
 def init_app(app: Flask, sessions: Callable[[], Any], settings: DirectorySettings,
-             authenticate: Callable[[Any, str], Any]) -> None:
-    app.extensions["scim"] = Wiring(sessions, settings, authenticate)
+             authenticate: Callable[[Any, str], Any],
+             on_revoked: Callable[[Any], object] | None = None) -> None:
+    app.extensions["scim"] = Wiring(sessions, settings, authenticate, on_revoked)
     app.register_blueprint(bp)
 
 
@@ -121,6 +125,8 @@ def _authenticate() -> None:
                                headers={"WWW-Authenticate": 'Bearer realm="scim"'})
     wiring = _wiring()
     session = g.scim_session = wiring.sessions()
+    if wiring.on_revoked is not None:  # active:false and DELETE tell the apps (#4)
+        accounts.after_commit_revocations(session, wiring.on_revoked)
     presented = header[7:].strip()
     if presented.startswith(store.TOKEN_PREFIX):  # an administrator's SCIM token
         client_id, scope = store.token_client_id(session, presented), {SCOPE}

@@ -147,3 +147,14 @@ def send(notices: list[Notice], actor: str) -> dict[str, str | None]:
     return deliver(rt.sessions, rt.directory.cipher, rt.settings.issuer, notices,
                    audit.Context(actor=actor, source_ip=request.remote_addr,
                                  request_id=g.get("request_id")))
+
+
+def deliver_revoked(sessions: sessionmaker[Session], cipher: FieldCipher, issuer: str,
+                    revoked: list[tuple[uuid.UUID, list[tuple[str, str]]]],
+                    actor: str) -> dict[str, str | None]:
+    """``deliver`` for the (account, [(client, session)]) pairs that
+    ``directory.accounts.revoke_everything`` recorded, after the commit (SCIM)."""
+    with sessions() as session:
+        notices = [n for account_id, pairs in revoked
+                   for n in collect(session, account_id, pairs)]
+    return deliver(sessions, cipher, issuer, notices, audit.Context(actor=actor))

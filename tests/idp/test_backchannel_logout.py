@@ -174,3 +174,31 @@ def test_operator_freeze_tells_the_apps(world, rp, sessions, ctx, receiver, cli_
     header, claims = _verify(app, receiver.tokens[0])
     assert header["typ"] == "logout+jwt" and claims["aud"] == rp["client_id"]
     assert "http://schemas.openid.net/event/backchannel-logout" in claims["events"]
+
+
+def test_scim_active_false_and_delete_tell_the_apps(world, rp, sessions, ctx, receiver):
+    """An HR system's freeze (``active: false``) or removal (DELETE) through SCIM sends
+    logout tokens after its commit, as the other freezes do."""
+    from tests.scim.conftest import Client
+    from tests.scim.conftest import mint
+
+    app, w = world
+    _register(sessions, ctx, rp["client_id"], receiver.uri)
+    with sessions.begin() as s:
+        hr, _ = apps.create_client(s, ctx, apps.ClientSpec(
+            name="人事系统", grant_types=("client_credentials",), scope=("scim",),
+            status="online"))
+        apps.set_directory_access(s, ctx, hr, scope_node_ids=[w["edu"]], hidden_node_ids=[],
+                                  upward=False)
+        hr_id = hr.client_id
+    scim = Client(app, mint(app, hr_id))
+    tokens_for(signed_in(app, w["clerk_account"]), rp)
+    r = scim.ops(f"/Users/{w['clerk']}", {"op": "replace", "value": {"active": False}})
+    assert r.status_code in (200, 204), r.get_data(as_text=True)
+    assert len(receiver.tokens) == 1
+    assert _verify(app, receiver.tokens[0])[1]["sub"] == str(w["clerk_account"])
+    r = scim.ops(f"/Users/{w['clerk']}", {"op": "replace", "value": {"active": True}})
+    assert r.status_code in (200, 204)
+    tokens_for(signed_in(app, w["clerk_account"]), rp)
+    assert scim.delete(f"/Users/{w['clerk']}").status_code == 204
+    assert len(receiver.tokens) == 2
