@@ -749,3 +749,25 @@ class AppAccessType(Base):
     app_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("apps.id"), primary_key=True)
     account_type: Mapped[AccountType] = mapped_column(
         _enum(AccountType, "app_access_account_type"), primary_key=True)
+
+
+class Proxy(Base):
+    """代理人员 (DOMAIN.md §3, 003 §16): a user away on business names a proxy who acts for
+    them from ``starts_at`` to ``ends_at``; whatever the proxy does meanwhile is recorded as
+    done on behalf of the principal (RFC 8693 token exchange, ``idp.token_exchange``)."""
+
+    __tablename__ = "proxies"
+
+    id: Mapped[uuid_pk]
+    principal_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("accounts.id"), index=True)
+    proxy_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("accounts.id"), index=True)
+    starts_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    ends_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    created_by: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[created_at]
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        CheckConstraint("principal_id != proxy_id", name="not_self"),
+        CheckConstraint("ends_at > starts_at", name="period"),
+    )
