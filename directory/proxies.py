@@ -20,7 +20,7 @@ from directory.models import Proxy
 from policies import proxies as policy
 
 DEFAULTS = policy.ProxySettings()
-_KINDS = {"directory.proxy.proxy_inactive": ErrorKind.PRECONDITION}
+_KINDS = {"directory.proxy.proxy_inactive": ErrorKind.CONFLICT}
 
 
 def party(account: Account, now: dt.datetime | None = None) -> policy.Party:

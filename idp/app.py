@@ -55,6 +55,8 @@ def create_app(settings: config.Settings | None = None) -> Flask:
 
     app.register_blueprint(api_bp)
     app.register_blueprint(openapi_bp)
+    from idp.proxies_api import bp as proxies_bp
+    app.register_blueprint(proxies_bp)
     oauth.init_app(app)
     login.init_app(app)
     from idp import portal

@@ -68,6 +68,14 @@ DOCUMENT: dict[str, Any] = {
     "security": [{"bearer": []}],
     "paths": {
         "/api/v1/me": {"get": _op("The caller: person, account, posts")},
+        "/api/v1/me/proxies": {  # 代理人员 (DOMAIN.md §3): the caller's own proxies
+            "get": _op("Your proxies, newest first"),
+            "post": _op("Name a proxy for a period (at most 90 days)", body={
+                "type": "object", "required": ["proxy", "ends_at"],
+                "properties": {"proxy": _ID, "starts_at": {"type": "string"},
+                               "ends_at": {"type": "string"}}}, status="201")},
+        "/api/v1/me/proxies/{record_id}": {
+            "delete": _op("Revoke a proxy at once", [_path_id("record_id")], status="204")},
         "/api/v1/nodes/{node_id}": {"get": _op("A node", [_path_id("node_id")])},
         "/api/v1/nodes/{node_id}/children": {
             "get": _op("Visible children, in 排序 order", [_path_id("node_id")])},
