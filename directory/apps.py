@@ -90,6 +90,7 @@ def secret_matches(app: App, secret: str) -> bool:
 
 REFUSALS = {
     "public_client_credentials": "a public client cannot use the client credentials grant",
+    "public_token_exchange": "a public client cannot use the token exchange grant",
     "redirect_uri_required": "the authorization code grant needs a redirect URI",
     "refresh_without_code": "the refresh token grant needs the authorization code grant",
     "no_grant_type": "a client needs at least one grant type",

@@ -39,6 +39,7 @@ from directory.people import reveal
 from directory.search import search_people
 from idp import grants
 from idp import store
+from idp import token_exchange
 from idp import tokens
 from idp.runtime import runtime
 from policies import visibility as pv
@@ -113,6 +114,8 @@ def _authenticate() -> None:
     account = session.get(Account, _uuid(token.subject, unauthorized=True))
     if account is None or not accounts.usable(account):
         raise _unauthorized("account not usable")
+    if "act" in token.claims and not token_exchange.record_use(session, token, request.path):
+        raise _unauthorized("proxy not acting")  # RFC 8693 §4.1: audited on behalf of (#4)
     if "grant" in token.claims and grants.token_grant(session, token) is None:
         raise _unauthorized("grant revoked")  # logout, freeze, replay, revocation (#4)
     if not apps.account_may_use(session, account, token.client_id):

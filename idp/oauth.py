@@ -50,6 +50,7 @@ from directory.models import RefreshToken
 from idp import grants
 from idp import oidc
 from idp import store
+from idp import token_exchange
 from idp import tokens
 from idp.keys import JWKS_MAX_AGE
 from idp.runtime import runtime
@@ -279,6 +280,7 @@ def init_app(app: Flask) -> None:
     server.register_grant(grants.AuthorizationCodeGrant,
                           [grants.S256Challenge(required=True), oidc.IdToken()])
     server.register_grant(grants.RefreshTokenGrant)
+    server.register_grant(token_exchange.TokenExchangeGrant)  # RFC 8693, proxies
     server.register_endpoint(Introspection)
     server.register_endpoint(Revocation)
     app.extensions["idp.oauth"] = server

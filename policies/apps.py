@@ -19,7 +19,9 @@ TRANSITIONS: dict[str, frozenset[str]] = {
 
 # What this server implements and enforces; nothing else may be registered (#4: no
 # implicit flow, no password grant).
-GRANT_TYPES = frozenset({"authorization_code", "client_credentials", "refresh_token"})
+TOKEN_EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange"  # RFC 8693, proxies only
+GRANT_TYPES = frozenset({"authorization_code", "client_credentials", "refresh_token",
+                         TOKEN_EXCHANGE})
 AUTH_METHODS = frozenset({"client_secret_basic", "client_secret_post", "none"})
 PUBLIC = "none"  # RFC 7591 §2: token_endpoint_auth_method of a public client
 # Scopes a user-facing client may be given (OIDC Core §5.4, ``org`` is ours) besides the
@@ -34,6 +36,8 @@ def client_problem(grant_types: frozenset[str], auth_method: str,
     grant needs a registered redirect URI (§3.1.2.2); refresh tokens come from codes."""
     if auth_method == PUBLIC and "client_credentials" in grant_types:
         return "public_client_credentials"
+    if auth_method == PUBLIC and TOKEN_EXCHANGE in grant_types:
+        return "public_token_exchange"  # the exchange needs the client's own authentication
     if "authorization_code" in grant_types and redirect_uri_count == 0:
         return "redirect_uri_required"
     if "refresh_token" in grant_types and "authorization_code" not in grant_types:

@@ -22,7 +22,8 @@ def test_openid_configuration(world) -> None:
     assert doc["response_types_supported"] == ["code"]
     assert doc["response_modes_supported"] == ["query"]
     assert doc["grant_types_supported"] == ["authorization_code", "client_credentials",
-                                            "refresh_token"]
+                                            "refresh_token",
+                                            "urn:ietf:params:oauth:grant-type:token-exchange"]
     assert doc["code_challenge_methods_supported"] == ["S256"]
     assert doc["id_token_signing_alg_values_supported"] == ["ES256"]
     assert doc["subject_types_supported"] == ["public"]

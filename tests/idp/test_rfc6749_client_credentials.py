@@ -135,8 +135,9 @@ def test_secret_is_stored_only_as_a_digest(world, client, sessions) -> None:
 def test_metadata_advertises_what_is_enforced(world) -> None:
     app, _ = world
     body = app.test_client().get("/.well-known/oauth-authorization-server").get_json()
-    assert body["grant_types_supported"] == ["authorization_code", "client_credentials",
-                                             "refresh_token"]
+    assert body["grant_types_supported"] == [
+        "authorization_code", "client_credentials", "refresh_token",
+        "urn:ietf:params:oauth:grant-type:token-exchange"]
     assert body["token_endpoint"].endswith("/oauth/token")
     assert body["token_endpoint_auth_methods_supported"] == ["client_secret_basic",
                                                              "client_secret_post", "none"]
