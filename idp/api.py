@@ -74,7 +74,7 @@ def _close(_exc: BaseException | None) -> None:
 
 
 @bp.errorhandler(ApiError)
-def _api_error(exc: ApiError) -> Response:
+def api_error(exc: ApiError) -> Response:
     response = jsonify(error=exc.code, message=exc.message, request_id=g.get("request_id"))
     response.status_code = exc.status
     response.headers.update(exc.headers or {})
@@ -87,17 +87,36 @@ def _unauthorized(description: str) -> ApiError:
                                          f'error_description="{description}"'})
 
 
-@bp.before_request
-def _authenticate() -> None:
+def bearer_token(session: Session) -> tokens.AccessToken:
+    """The request's bearer access token, verified (RFC 6750 errors otherwise)."""
     header = request.headers.get("Authorization", "")
     if not header.lower().startswith("bearer "):
         raise ApiError(401, "invalid_request", "bearer token required",
                        {"WWW-Authenticate": 'Bearer realm="api"'})
-    rt, session = runtime(current_app), _session()
     try:
-        token = tokens.verify_access_token(session, rt.settings.issuer, header[7:].strip())
+        return tokens.verify_access_token(session, runtime(current_app).settings.issuer,
+                                          header[7:].strip())
     except tokens.InvalidToken as exc:
         raise _unauthorized(str(exc)) from exc
+
+
+def user_account(session: Session, token: tokens.AccessToken) -> Account:
+    """The account behind a user's token: usable, its grant alive (logout, freeze, replay
+    and revocation kill it, #4) and still allowed the app the token was issued to."""
+    account = session.get(Account, _uuid(token.subject, unauthorized=True))
+    if account is None or not accounts.usable(account):
+        raise _unauthorized("account not usable")
+    if "grant" in token.claims and grants.token_grant(session, token) is None:
+        raise _unauthorized("grant revoked")
+    if not apps.account_may_use(session, account, token.client_id):
+        raise _unauthorized("account not permitted for this app")
+    return account
+
+
+@bp.before_request
+def _authenticate() -> None:
+    session = _session()
+    token = bearer_token(session)
     rules, g.hidden = dv.load_policy_cached(session)
     if token.client_id and token.subject == token.client_id:
         # an app's own token (client credentials, RFC 9068 §2.2: sub is the client)
@@ -111,15 +130,9 @@ def _authenticate() -> None:
         g.viewer, g.account, g.app = dv.load_app_viewer(session, app), None, app
         g.rules = pv.Rules()
         return
-    account = session.get(Account, _uuid(token.subject, unauthorized=True))
-    if account is None or not accounts.usable(account):
-        raise _unauthorized("account not usable")
+    account = user_account(session, token)
     if "act" in token.claims and not token_exchange.record_use(session, token, request.path):
         raise _unauthorized("proxy not acting")  # RFC 8693 §4.1: audited on behalf of (#4)
-    if "grant" in token.claims and grants.token_grant(session, token) is None:
-        raise _unauthorized("grant revoked")  # logout, freeze, replay, revocation (#4)
-    if not apps.account_may_use(session, account, token.client_id):
-        raise _unauthorized("account not permitted for this app")
     g.viewer = dv.load_account_viewer(session, account)
     g.account, g.app = account, None
     g.rules = rules

@@ -11,85 +11,34 @@ from typing import Any
 
 from flask import Blueprint
 from flask import Response
-from flask import current_app
 from flask import g
 from flask import jsonify
 from flask import request
-from sqlalchemy.orm import Session
 
-from directory import accounts
-from directory import apps
 from directory import audit
 from directory import proxies
 from directory.db import utcnow
-from directory.models import Account
 from directory.models import Proxy
-from idp import grants
-from idp import tokens
 from idp.api import ApiError
-from idp.runtime import runtime
+from idp.api import _session
+from idp.api import api_error
+from idp.api import bearer_token
+from idp.api import user_account
 
 bp = Blueprint("proxies_api", __name__, url_prefix="/api/v1/me/proxies")
 
 
-def _session() -> Session:
-    if "proxies_session" not in g:
-        g.proxies_session = runtime(current_app).sessions()
-    return g.proxies_session
-
-
-@bp.teardown_app_request
-def _close(_exc: BaseException | None) -> None:
-    session = g.pop("proxies_session", None)
-    if session is not None:
-        session.close()
-
-
-@bp.errorhandler(ApiError)
-def _api_error(exc: ApiError) -> Response:
-    response = jsonify(error=exc.code, message=exc.message, request_id=g.get("request_id"))
-    response.status_code = exc.status
-    response.headers.update(exc.headers or {})
-    return response
-
-
-def _unauthorized(description: str) -> ApiError:
-    return ApiError(401, "invalid_token", description,
-                    {"WWW-Authenticate": f'Bearer error="invalid_token", '
-                                         f'error_description="{description}"'})
-
-
-def _user_account(session: Session, token: tokens.AccessToken) -> Account:
-    """A person's own token: not an app's, not acting for someone, grant alive, account
-    usable and still allowed the app."""
-    if token.subject == token.client_id or "act" in token.claims:
-        raise ApiError(403, "forbidden", "only a person's own token names proxies")
-    try:
-        account = session.get(Account, uuid.UUID(token.subject))
-    except ValueError as exc:
-        raise _unauthorized("bad subject") from exc
-    if account is None or not accounts.usable(account):
-        raise _unauthorized("account not usable")
-    if "grant" in token.claims and grants.token_grant(session, token) is None:
-        raise _unauthorized("grant revoked")
-    if not apps.account_may_use(session, account, token.client_id):
-        raise _unauthorized("account not permitted for this app")
-    return account
+bp.register_error_handler(ApiError, api_error)
 
 
 @bp.before_request
 def _authenticate() -> None:
-    header = request.headers.get("Authorization", "")
-    if not header.lower().startswith("bearer "):
-        raise ApiError(401, "invalid_request", "bearer token required",
-                       {"WWW-Authenticate": 'Bearer realm="api"'})
+    """A person's own token only: not an app's, not one acting for someone (no chains)."""
     session = _session()
-    try:
-        token = tokens.verify_access_token(session, runtime(current_app).settings.issuer,
-                                           header[7:].strip())
-    except tokens.InvalidToken as exc:
-        raise _unauthorized(str(exc)) from exc
-    g.proxies_account = _user_account(session, token)
+    token = bearer_token(session)
+    if token.subject == token.client_id or "act" in token.claims:
+        raise ApiError(403, "forbidden", "only a person's own token names proxies")
+    g.proxies_account = user_account(session, token)
 
 
 def _ctx() -> audit.Context:
