@@ -174,6 +174,33 @@ def process(args: list[str], env: dict[str, str] | None = None) -> Iterator[None
             os.killpg(proc.pid, signal.SIGKILL)
 
 
+def environment(url: str, base: str) -> dict[str, str]:
+    """``idp serve``'s environment: the database, the issuer and the benchmark keys."""
+    return {**os.environ, "IDP_DATABASE_URL": url, "IDP_ISSUER": base,
+            "IDP_SECRET_KEY": SECRETS["secret_key"], "IDP_DATA_KEY_ID": SECRETS["data_key_id"],
+            "IDP_DATA_KEYS": ",".join(f"{k}:{v}" for k, v in SECRETS["data_keys"].items()),
+            "IDP_INDEX_KEY": SECRETS["index_key"], "IDP_LOG_LEVEL": "WARNING",
+            "IDP_CONFIG": "/nonexistent/idp.toml"}
+
+
+def serve_ours(port: int, threads: int) -> list[str]:
+    """Our server: one gunicorn worker pinned to CPU 1."""
+    idp = str(ROOT / ".venv" / "bin" / "idp")
+    return pinned(1, [idp, "serve", "--host", "127.0.0.1", "--port", str(port),
+                      "--workers", "1", "--threads", str(threads)])
+
+
+def record(name: str, load_before: object, args: argparse.Namespace, data: dict) -> None:
+    """One JSON line a run in ``bench/results/<name>.jsonl``."""
+    out = ROOT / "bench" / "results"
+    out.mkdir(exist_ok=True)
+    with (out / f"{name}.jsonl").open("a") as fh:
+        fh.write(json.dumps({"date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                             "machine": platform.machine(), "cpus": os.cpu_count(),
+                             "load_before": load_before, "load": os.getloadavg(),
+                             "args": vars(args), **data}) + "\n")
+
+
 def pinned(cpu: int, args: list[str]) -> list[str]:
     return ["taskset", "-c", str(cpu), *args] if shutil.which("taskset") else args
 
@@ -270,18 +297,11 @@ def main(argv: list[str] | None = None) -> int:
           flush=True)
     ours, peer = free_port(), free_port()
     base = f"http://127.0.0.1:{ours}"
-    env = {**os.environ, "IDP_DATABASE_URL": args.url, "IDP_ISSUER": base,
-           "IDP_SECRET_KEY": SECRETS["secret_key"], "IDP_DATA_KEY_ID": SECRETS["data_key_id"],
-           "IDP_DATA_KEYS": ",".join(f"{k}:{v}" for k, v in SECRETS["data_keys"].items()),
-           "IDP_INDEX_KEY": SECRETS["index_key"], "IDP_LOG_LEVEL": "WARNING",
-           "IDP_CONFIG": "/nonexistent/idp.toml"}
-    idp = str(ROOT / ".venv" / "bin" / "idp")
     results: dict[str, dict] = {}
     cc_body = "grant_type=client_credentials&scope=directory"
     peer_secret = secrets.token_urlsafe(32)
     with tempfile.TemporaryDirectory() as tmp, \
-            process(pinned(1, [idp, "serve", "--host", "127.0.0.1", "--port", str(ours),
-                               "--workers", "1", "--threads", str(args.threads)]), env), \
+            process(serve_ours(ours, args.threads), environment(args.url, base)), \
             process(pinned(1, ["node", str(PEER / "provider.mjs"), str(peer), "bench-client",
                                peer_secret])):
         work = Path(tmp)
@@ -331,14 +351,7 @@ def main(argv: list[str] | None = None) -> int:
           f"| refresh grants/s ({make_url(args.url).get_backend_name()}) | "
           f"{summary['refresh']:.0f} | | | ≥ 1,000 |\n"
           f"| password sign-ins/s | {summary['sign_in']:.1f} | | | ≥ 40 |")
-    out = ROOT / "bench" / "results"
-    out.mkdir(exist_ok=True)
-    with (out / "oidc_tokens.jsonl").open("a") as fh:
-        fh.write(json.dumps({"date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-                             "machine": platform.machine(), "cpus": os.cpu_count(),
-                             "load_before": load_before, "load": os.getloadavg(),
-                             "args": vars(args),
-                             "summary": summary, "runs": results}) + "\n")
+    record("oidc_tokens", load_before, args, {"summary": summary, "runs": results})
     return 0
 
 

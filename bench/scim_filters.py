@@ -28,7 +28,6 @@ import argparse
 import http.client
 import json
 import os
-import platform
 import random
 import shutil
 import sys
@@ -41,12 +40,13 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from oidc_tokens import SECRETS  # noqa: E402
+from oidc_tokens import environment  # noqa: E402
 from oidc_tokens import free_port  # noqa: E402
 from oidc_tokens import process  # noqa: E402
+from oidc_tokens import record  # noqa: E402
+from oidc_tokens import serve_ours  # noqa: E402
 from oidc_tokens import wait_up  # noqa: E402
 from scim_provision import CTX  # noqa: E402
-from scim_provision import environment  # noqa: E402
-from scim_provision import serve_ours  # noqa: E402
 from sqlalchemy import select  # noqa: E402
 from sqlalchemy import text  # noqa: E402
 
@@ -194,7 +194,7 @@ def main(argv: list[str] | None = None) -> int:
         "name_sw_zhang_100": [path('name.formatted sw "张"', "&count=100")] * args.sw_samples,
     }
     results: dict[str, dict] = {}
-    with process(serve_ours(args.url, port, args.threads), environment(args.url, base)):
+    with process(serve_ours(port, args.threads), environment(args.url, base)):
         wait_up(base + "/healthz", 60)
         conn = http.client.HTTPConnection(f"127.0.0.1:{port}", timeout=60)
         for name, paths in cases.items():
@@ -228,13 +228,7 @@ def main(argv: list[str] | None = None) -> int:
           f"{results['name_sw_zhang_100']['p50_ms']:.1f} | "
           f"{results['name_sw_zhang_100']['p95_ms']:.1f} | "
           f"{results['name_sw_zhang_100']['p99_ms']:.1f} | p99 < 50 |")
-    out = ROOT / "bench" / "results"
-    out.mkdir(exist_ok=True)
-    with (out / "scim_filters.jsonl").open("a") as fh:
-        fh.write(json.dumps({"date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-                             "machine": platform.machine(), "cpus": os.cpu_count(),
-                             "load_before": load_before, "load": os.getloadavg(),
-                             "args": vars(args), "sizes": sizes, "results": results}) + "\n")
+    record("scim_filters", load_before, args, {"sizes": sizes, "results": results})
     return 0
 
 

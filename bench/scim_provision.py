@@ -33,7 +33,6 @@ import base64
 import http.client
 import json
 import os
-import platform
 import random
 import shutil
 import sys
@@ -50,10 +49,13 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from oidc_tokens import SECRETS  # noqa: E402
+from oidc_tokens import environment  # noqa: E402
 from oidc_tokens import free_port  # noqa: E402
 from oidc_tokens import pinned  # noqa: E402
 from oidc_tokens import process  # noqa: E402
+from oidc_tokens import record  # noqa: E402
 from oidc_tokens import reset  # noqa: E402
+from oidc_tokens import serve_ours  # noqa: E402
 from oidc_tokens import wait_up  # noqa: E402
 from sqlalchemy import text  # noqa: E402
 
@@ -78,20 +80,6 @@ GIVEN = ("伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英�
          "健俊帆帅旭宁龙林欣婷雪琳晨晓云峰海波亮春梅燕琴颖慧佳嘉怡子轩梓涵博雅思源诗悦"
          "瑞泽锦荣德志勤宏毅晖立新东升永福祥和安康")
 TITLES = ("科员", "副科长", "科长", "主任科员", "一级科员", "办事员")
-
-
-def environment(url: str, base: str) -> dict[str, str]:
-    return {**os.environ, "IDP_DATABASE_URL": url, "IDP_ISSUER": base,
-            "IDP_SECRET_KEY": SECRETS["secret_key"], "IDP_DATA_KEY_ID": SECRETS["data_key_id"],
-            "IDP_DATA_KEYS": ",".join(f"{k}:{v}" for k, v in SECRETS["data_keys"].items()),
-            "IDP_INDEX_KEY": SECRETS["index_key"], "IDP_LOG_LEVEL": "WARNING",
-            "IDP_CONFIG": "/nonexistent/idp.toml"}
-
-
-def serve_ours(url: str, port: int, threads: int) -> list[str]:
-    idp = str(ROOT / ".venv" / "bin" / "idp")
-    return pinned(1, [idp, "serve", "--host", "127.0.0.1", "--port", str(port),
-                      "--workers", "1", "--threads", str(threads)])
 
 
 def setup(url: str) -> tuple[str, str, list[str]]:
@@ -283,7 +271,7 @@ def main(argv: list[str] | None = None) -> int:
     base, peer_base = f"http://127.0.0.1:{ours}", f"http://127.0.0.1:{peer}"
     peer_token = "bench-peer-token"
     results: dict[str, dict] = {}
-    with process(serve_ours(args.url, ours, args.threads), environment(args.url, base)), \
+    with process(serve_ours(ours, args.threads), environment(args.url, base)), \
             process(pinned(1, [str(peer_cli), "--hostname", "127.0.0.1", "--port", str(peer),
                                "--bearer-token", peer_token])):
         wait_up(base + "/healthz")
@@ -318,13 +306,7 @@ def main(argv: list[str] | None = None) -> int:
           f"| single POST users/s | {summary['ours_single']:.0f} | "
           f"{summary['peer_single']:.0f} | {ratio:.2f}× | ≥ 1× |\n"
           f"| Bulk ({args.bulk_size} ops) users/s | {summary['ours_bulk']:.0f} | | | ≥ 2,000 |")
-    out = ROOT / "bench" / "results"
-    out.mkdir(exist_ok=True)
-    with (out / "scim_provision.jsonl").open("a") as fh:
-        fh.write(json.dumps({"date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-                             "machine": platform.machine(), "cpus": os.cpu_count(),
-                             "load_before": load_before, "load": os.getloadavg(),
-                             "args": vars(args), "summary": summary, "runs": results}) + "\n")
+    record("scim_provision", load_before, args, {"summary": summary, "runs": results})
     return 0
 
 
