@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 from typing import Literal
+from typing import TypeVar
 from typing import cast
 
 from sqlalchemy import ColumnElement
@@ -100,49 +101,38 @@ def load_hidden(session: Session) -> pv.HiddenNodes:
 
 
 _HIDDEN_CACHE: dict[str, tuple[str, pv.HiddenNodes]] = {}
+_RULES_CACHE: dict[str, tuple[str, pv.Rules]] = {}
+T = TypeVar("T")
+
+
+def _kept(cache: dict[str, tuple[str, T]], session: Session, token: str | None,
+          load: Callable[[Session], T]) -> T:
+    """A per-process copy of ``load(session)`` kept while the database's ``token`` for it
+    is unchanged (no token row: load afresh every time). Callers read the token first, so
+    a copy is never older than the token it is kept under."""
+    if token is None:
+        return load(session)
+    key = str(session.get_bind().engine.url)
+    cached = cache.get(key)
+    if cached is not None and cached[0] == token:
+        return cached[1]
+    value = load(session)
+    cache[key] = (token, value)
+    return value
 
 
 def load_hidden_cached(session: Session) -> pv.HiddenNodes:
     """``load_hidden``, kept per process while the database's ``hidden`` token is unchanged:
-    one primary-key read per request instead of every hidden node and allow-list entry.
-    The token is read first, so a copy is never older than the token it is kept under."""
-    current = versions.token(session, versions.HIDDEN)
-    if current is None:
-        return load_hidden(session)
-    key = str(session.get_bind().engine.url)
-    cached = _HIDDEN_CACHE.get(key)
-    if cached is not None and cached[0] == current:
-        return cached[1]
-    hidden = load_hidden(session)
-    _HIDDEN_CACHE[key] = (current, hidden)
-    return hidden
-
-
-_RULES_CACHE: dict[str, tuple[str, pv.Rules]] = {}
+    one primary-key read per request instead of every hidden node and allow-list entry."""
+    return _kept(_HIDDEN_CACHE, session, versions.token(session, versions.HIDDEN), load_hidden)
 
 
 def load_policy_cached(session: Session) -> tuple[pv.Rules, pv.HiddenNodes]:
     """The rules and the hidden nodes, each kept per process while its database token is
-    unchanged: one read of both tokens per request (``load_hidden_cached``'s scheme)."""
+    unchanged: one read of both tokens per request."""
     current = versions.tokens(session, versions.RULES, versions.HIDDEN)
-    key = str(session.get_bind().engine.url)
-    rules_token = current.get(versions.RULES)
-    cached_rules = _RULES_CACHE.get(key)
-    if rules_token is not None and cached_rules is not None and cached_rules[0] == rules_token:
-        rules = cached_rules[1]
-    else:
-        rules = load_rules(session)
-        if rules_token is not None:
-            _RULES_CACHE[key] = (rules_token, rules)
-    hidden_token = current.get(versions.HIDDEN)
-    cached_hidden = _HIDDEN_CACHE.get(key)
-    if hidden_token is not None and cached_hidden is not None and \
-            cached_hidden[0] == hidden_token:
-        return rules, cached_hidden[1]
-    hidden = load_hidden(session)
-    if hidden_token is not None:
-        _HIDDEN_CACHE[key] = (hidden_token, hidden)
-    return rules, hidden
+    return (_kept(_RULES_CACHE, session, current.get(versions.RULES), load_rules),
+            _kept(_HIDDEN_CACHE, session, current.get(versions.HIDDEN), load_hidden))
 
 
 NOBODY = str(uuid.UUID(int=0))
