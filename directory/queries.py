@@ -15,7 +15,6 @@ from sqlalchemy import bindparam
 from sqlalchemy import func
 from sqlalchemy import or_
 from sqlalchemy import select
-from sqlalchemy import true
 from sqlalchemy.orm import Session
 
 from directory.models import PATH_TOKEN_WIDTH
@@ -34,18 +33,6 @@ _PATH_CEILING = "~"
 def path_in_subtree(column: Any, prefix: str) -> ColumnElement[bool]:
     """``column`` lies in the subtree whose root has path ``prefix`` (root included)."""
     return and_(column >= prefix, column < prefix + _PATH_CEILING)
-
-
-def outside_subtrees(path: Any, blocked: list[str]) -> ColumnElement[bool]:
-    """``path`` lies in none of the ``blocked`` subtrees: its ancestor at each blocked depth
-    is not in that depth's list. One hashed NOT IN per depth, where one range test per
-    subtree cost every row thousands of comparisons with 2,000 hidden nodes (and overflowed
-    SQLite's expression depth)."""
-    by_length: dict[int, list[str]] = {}
-    for b in blocked:
-        by_length.setdefault(len(b), []).append(b)
-    return and_(true(), *(func.substr(path, 1, n).not_in(paths)
-                          for n, paths in sorted(by_length.items())))
 
 
 def ancestor_paths(path: str) -> list[str]:
