@@ -34,3 +34,15 @@ def test_issue_list_and_revoke(world, cli_env, sessions, ctx) -> None:
     bad = run(cli_env, "scim-token", "issue", client_id, "--days", "999")
     assert bad.exit_code != 0 and "scim.token.days" in bad.output
     runtime(app).engine.dispose()
+
+
+def test_unknown_client_or_token_is_refused(world, cli_env) -> None:
+    import uuid
+
+    unknown = run(cli_env, "scim-token", "issue", "no-such-client")
+    assert unknown.exit_code != 0 and "not_found" in unknown.output
+    missing = run(cli_env, "scim-token", "revoke", str(uuid.uuid4()))
+    assert missing.exit_code != 0 and "scim.token.not_found" in missing.output
+    bad = run(cli_env, "scim-token", "revoke", "not-a-uuid")
+    assert bad.exit_code != 0
+    runtime(world[0]).engine.dispose()
