@@ -233,8 +233,8 @@ class Loaded:
 
 def load_request(session: Session, viewer_id: uuid.UUID) -> Loaded:
     """What the API's before_request does after the token: viewer, hidden nodes, rules."""
-    viewer = dv.load_viewer(session, viewer_id)
-    return Loaded(viewer, *dv.load_policy_cached(session))
+    context = dv.load_context(session, viewer_id)
+    return Loaded(context.viewer, context.rules, context.hidden)
 
 
 def ours_listing(engine: Engine, s: ListSample) -> tuple[float, float, int]:

@@ -25,6 +25,7 @@ from sqlalchemy import exists
 from sqlalchemy import false
 from sqlalchemy import func
 from sqlalchemy import literal
+from sqlalchemy import null
 from sqlalchemy import or_
 from sqlalchemy import select
 from sqlalchemy import true
@@ -42,6 +43,7 @@ from directory.models import AccountType
 from directory.models import AdminGrant
 from directory.models import AdminGrantScope
 from directory.models import App
+from directory.models import CacheVersion
 from directory.models import ContactLink
 from directory.models import HiddenAllow
 from directory.models import Node
@@ -130,7 +132,10 @@ def load_hidden_cached(session: Session) -> pv.HiddenNodes:
 def load_policy_cached(session: Session) -> tuple[pv.Rules, pv.HiddenNodes]:
     """The rules and the hidden nodes, each kept per process while its database token is
     unchanged: one read of both tokens per request."""
-    current = versions.tokens(session, versions.RULES, versions.HIDDEN)
+    return _policy(session, versions.tokens(session, versions.RULES, versions.HIDDEN))
+
+
+def _policy(session: Session, current: Mapping[str, str]) -> tuple[pv.Rules, pv.HiddenNodes]:
     return (_kept(_RULES_CACHE, session, current.get(versions.RULES), load_rules),
             _kept(_HIDDEN_CACHE, session, current.get(versions.HIDDEN), load_hidden))
 
@@ -138,24 +143,57 @@ def load_policy_cached(session: Session) -> tuple[pv.Rules, pv.HiddenNodes]:
 NOBODY = str(uuid.UUID(int=0))
 
 
+def _scope_rows(account_id: uuid.UUID, system_admin: bool) -> Any:
+    """("scope", NULL, path) rows: the subtrees an account administers (the whole tree
+    for system administrators)."""
+    if system_admin:
+        return select(literal("scope"), null(), Node.path).where(Node.parent_id.is_(None))
+    return (select(literal("scope"), null(), Node.path)
+            .join(AdminGrantScope, AdminGrantScope.node_id == Node.id)
+            .join(AdminGrant, AdminGrant.id == AdminGrantScope.grant_id)
+            .where(AdminGrant.account_id == account_id))
+
+
+def _token_rows() -> Any:
+    """(name, NULL, token) rows: the cache tokens of the rules and the hidden nodes."""
+    return select(CacheVersion.name, null(), CacheVersion.token).where(
+        CacheVersion.name.in_((versions.RULES, versions.HIDDEN)))
+
+
 def admin_scopes(session: Session, account_id: uuid.UUID) -> tuple[pv.Path, ...]:
     """Subtrees an account administers: the whole tree for system administrators."""
     account = session.get_one(Account, account_id)
-    if account.type == AccountType.SYSTEM_ADMIN:
-        top = queries.root(session)
-        return (tokens(top.path),) if top else ()
-    return tuple(tokens(path) for path in session.scalars(
-        select(Node.path).join(AdminGrantScope, AdminGrantScope.node_id == Node.id)
-        .join(AdminGrant, AdminGrant.id == AdminGrantScope.grant_id)
-        .where(AdminGrant.account_id == account_id)))
+    return tuple(tokens(path) for _, _, path in session.execute(
+        _scope_rows(account_id, account.type == AccountType.SYSTEM_ADMIN)))
+
+
+@dataclass(frozen=True)
+class Context:
+    """What a directory request needs after its token: the viewer, the rules and the
+    hidden nodes."""
+
+    viewer: pv.Viewer
+    rules: pv.Rules
+    hidden: pv.HiddenNodes
 
 
 def load_account_viewer(session: Session, account: Account) -> pv.Viewer:
     """The viewer behind an account; an account without a person (a system administrator
     created by ``idp admin create``) sees through its admin scope only."""
-    if account.person_id is not None:
-        return load_viewer(session, account.person_id, account.id)
-    return pv.Viewer(person_id=NOBODY, cls="Q3", admin_scopes=admin_scopes(session, account.id))
+    return _load(session, account.person_id, account, policy=False)[0]
+
+
+def load_account_context(session: Session, account: Account) -> Context:
+    """``load_account_viewer`` and ``load_policy_cached`` in two round trips (one for an
+    account without a person)."""
+    viewer, current = _load(session, account.person_id, account, policy=True)
+    return Context(viewer, *_policy(session, current))
+
+
+def load_context(session: Session, person_id: uuid.UUID) -> Context:
+    """``load_viewer`` and ``load_policy_cached`` in two round trips."""
+    viewer, current = _load(session, person_id, None, policy=True)
+    return Context(viewer, *_policy(session, current))
 
 
 def load_app_viewer(session: Session, app: App) -> pv.Viewer:
@@ -176,33 +214,59 @@ def load_app_viewer(session: Session, app: App) -> pv.Viewer:
 def load_viewer(session: Session, person_id: uuid.UUID,
                 account_id: uuid.UUID | None = None) -> pv.Viewer:
     """V's class, active posts, admin scopes, tags and accepted contacts: two round trips
-    (person with posts; tags and contacts) plus one for an account's admin scopes."""
-    rows = session.execute(
-        select(Person.visibility_class, Post.node_path, Post.kind)
-        .outerjoin(Post, and_(Post.person_id == Person.id, Post.active))
-        .where(Person.id == person_id).order_by(Post.kind)).all()
-    if not rows:
-        raise NoResultFound(f"no person {person_id}")
-    cls = rows[0][0]
-    posts = [(path, kind) for _, path, kind in rows if path is not None]
+    (person with posts; tags, contacts and admin scopes)."""
+    account = session.get_one(Account, account_id) if account_id is not None else None
+    return _load(session, person_id, account, policy=False)[0]
+
+
+def _load(session: Session, person_id: uuid.UUID | None, account: Account | None,
+          policy: bool) -> tuple[pv.Viewer, dict[str, str]]:
+    """The viewer (and, with ``policy``, the cache tokens of the rules and the hidden
+    nodes, read in the same statement as the viewer's tags, contacts and scopes)."""
+    posts: list[tuple[str, PostKind]] = []
+    cls = "Q3"
+    if person_id is not None:
+        rows = session.execute(
+            select(Person.visibility_class, Post.node_path, Post.kind)
+            .outerjoin(Post, and_(Post.person_id == Person.id, Post.active))
+            .where(Person.id == person_id).order_by(Post.kind)).all()
+        if not rows:
+            raise NoResultFound(f"no person {person_id}")
+        cls = rows[0][0].value
+        posts = [(path, kind) for _, path, kind in rows if path is not None]
+    # one statement of (kind, ref, text) rows: V's tags (directly, or through a tagged
+    # node at or above one of V's posts), accepted contacts, admin scopes, cache tokens
+    parts: list[Any] = []
+    if person_id is not None:
+        above = sorted({path[:i] for path, _ in posts
+                        for i in range(PATH_TOKEN_WIDTH, len(path) + 1, PATH_TOKEN_WIDTH)})
+        parts.append(select(literal("tag"), TagMember.tag_id, null())
+                     .where(TagMember.person_id == person_id))
+        if above:
+            parts.append(select(literal("tag"), TagMember.tag_id, null())
+                         .join(Node, Node.id == TagMember.node_id).where(Node.path.in_(above)))
+        parts.append(select(literal("contact"), ContactLink.target_id, null()).where(
+            ContactLink.requester_id == person_id, ContactLink.status == "accepted"))
+    if account is not None:
+        parts.append(_scope_rows(account.id, account.type == AccountType.SYSTEM_ADMIN))
+    if policy:
+        parts.append(_token_rows())
+    extras: list[Any] = []
+    if len(parts) == 1:
+        extras = list(session.execute(parts[0]))
+    elif parts:
+        extras = list(session.execute(union_all(*parts)))
     primary = next((path for path, kind in posts if kind == PostKind.PRIMARY), None)
-    scopes = admin_scopes(session, account_id) if account_id is not None else ()
-    # V's tags: tagged directly, or through a tagged node at or above one of V's posts
-    above = sorted({path[:i] for path, _ in posts
-                    for i in range(PATH_TOKEN_WIDTH, len(path) + 1, PATH_TOKEN_WIDTH)})
-    extras = session.execute(union_all(
-        select(literal("tag").label("kind"), TagMember.tag_id.label("ref"))
-        .where(TagMember.person_id == person_id),
-        select(literal("tag"), TagMember.tag_id).join(Node, Node.id == TagMember.node_id)
-        .where(Node.path.in_(above)),
-        select(literal("contact"), ContactLink.target_id).where(
-            ContactLink.requester_id == person_id, ContactLink.status == "accepted"))).all()
-    return pv.Viewer(
-        person_id=str(person_id), cls=cls.value,
+    viewer = pv.Viewer(
+        person_id=str(person_id) if person_id is not None else NOBODY, cls=cls,
         posts=tuple(tokens(path) for path, _ in posts),
-        primary=tokens(primary) if primary else None, admin_scopes=scopes,
-        tags=frozenset(str(ref) for kind, ref in extras if kind == "tag"),
-        accepted_by=frozenset(str(ref) for kind, ref in extras if kind == "contact"))
+        primary=tokens(primary) if primary else None,
+        admin_scopes=tuple(tokens(text) for kind, _, text in extras if kind == "scope"),
+        tags=frozenset(str(ref) for kind, ref, _ in extras if kind == "tag"),
+        accepted_by=frozenset(str(ref) for kind, ref, _ in extras if kind == "contact"))
+    current = {kind: text for kind, _, text in extras
+               if kind in (versions.RULES, versions.HIDDEN)}
+    return viewer, current
 
 
 def _path_of(tok: pv.Path) -> str:

@@ -117,7 +117,6 @@ def user_account(session: Session, token: tokens.AccessToken) -> Account:
 def _authenticate() -> None:
     session = _session()
     token = bearer_token(session)
-    rules, g.hidden = dv.load_policy_cached(session)
     if token.client_id and token.subject == token.client_id:
         # an app's own token (client credentials, RFC 9068 §2.2: sub is the client)
         app = apps.by_client_id(session, token.client_id)
@@ -128,14 +127,14 @@ def _authenticate() -> None:
                            {"WWW-Authenticate": f'Bearer error="insufficient_scope", '
                                                 f'scope="{DIRECTORY_SCOPE}"'})
         g.viewer, g.account, g.app = dv.load_app_viewer(session, app), None, app
-        g.rules = pv.Rules()
+        g.rules, (_, g.hidden) = pv.Rules(), dv.load_policy_cached(session)
         return
     account = user_account(session, token)
     if "act" in token.claims and not token_exchange.record_use(session, token, request.path):
         raise _unauthorized("proxy not acting")  # RFC 8693 §4.1: audited on behalf of (#4)
-    g.viewer = dv.load_account_viewer(session, account)
+    context = dv.load_account_context(session, account)
+    g.viewer, g.rules, g.hidden = context.viewer, context.rules, context.hidden
     g.account, g.app = account, None
-    g.rules = rules
 
 
 def _uuid(text: str, unauthorized: bool = False) -> uuid.UUID:
