@@ -19,9 +19,14 @@ class _Server(BaseApplication):
             self.cfg.set(key, value)
 
     def load(self) -> Any:
+        from idp import purge
         from idp.app import create_app
+        from idp.app import runtime
 
-        return create_app(self.settings)
+        app = create_app(self.settings)
+        # every worker tries; the database lease lets one purge run per interval
+        purge.start_background(runtime(app).sessions)
+        return app
 
 
 def run_gunicorn(settings: config.Settings, host: str, port: int, workers: int,
