@@ -9,20 +9,28 @@ data and write it in the caller's transaction, with an audit record each.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import hmac
+import json
 import re
 import secrets
 import uuid
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlsplit
 
+from joserfc.errors import JoseError
+from joserfc.jwk import KeySet
 from sqlalchemy import delete
 from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from directory import audit
 from directory import tree
+from directory.db import utcnow
 from directory.errors import conflict
 from directory.errors import invalid
 from directory.errors import not_found
@@ -34,6 +42,7 @@ from directory.models import AppHiddenGrant
 from directory.models import AppStatus
 from directory.models import Node
 from directory.models import NodeStatus
+from directory.models import SeenOnce
 from directory.queries import path_in_subtree
 from policies import apps as app_policy
 from policies.accounts import limited_to_listed_apps
@@ -75,6 +84,8 @@ class ClientSpec:
     auth_method: str = "client_secret_basic"
     unit_node_id: uuid.UUID | None = None
     status: str = "applied"
+    jwks: Any = None  # private_key_jwt: the client's public keys (a JWKS object)
+    id_token_alg: str = app_policy.DEFAULT_ID_TOKEN_ALG
 
 
 def secret_digest(secret: str) -> str:
@@ -94,6 +105,16 @@ REFUSALS = {
     "redirect_uri_required": "the authorization code grant needs a redirect URI",
     "refresh_without_code": "the refresh token grant needs the authorization code grant",
     "no_grant_type": "a client needs at least one grant type",
+    "jwks_required": "a private_key_jwt client registers its public keys (jwks)",
+    "jwks_without_private_key_jwt": "keys are registered only for private_key_jwt",
+    "jwks_empty": "jwks is an object whose keys list holds at least one key",
+    "jwk_not_object": "each key is a JWK object",
+    "jwk_private": "register public keys only: a key has private members",
+    "jwk_not_for_signing": "each key is for signatures (use sig)",
+    "jwk_unsupported": "each key is EC P-256 (ES256) or RSA (RS256, PS256)",
+    "jwk_rsa_too_short": f"RSA keys have at least {app_policy.MIN_RSA_BITS} bits",
+    "jwks_kid": "with several keys, each has its own kid",
+    "jwks_unreadable": "a key does not import",
 }
 
 
@@ -108,11 +129,37 @@ def check_redirect_uri(uri: str) -> None:
                       "redirect_uris")
 
 
+def check_jwks(jwks: Any) -> str:
+    """A private_key_jwt client's keys (``policies.apps.jwks_problem``), proven to import;
+    returned as the JSON stored on the app."""
+    problem = app_policy.jwks_problem(jwks)
+    if problem is None:
+        try:
+            KeySet.import_key_set(jwks)
+        except (JoseError, ValueError, TypeError, KeyError):
+            problem = "jwks_unreadable"
+    if problem is not None:
+        raise invalid(f"directory.app.{problem}", REFUSALS[problem], "jwks")
+    return json.dumps(jwks, separators=(",", ":"), sort_keys=True)
+
+
+def _check_client_keys(spec: ClientSpec) -> str | None:
+    problem = app_policy.key_registration_problem(spec.auth_method, spec.jwks is not None)
+    if problem is not None:
+        raise invalid(f"directory.app.{problem}", REFUSALS[problem], "jwks")
+    if spec.id_token_alg not in app_policy.ID_TOKEN_ALGS:
+        raise invalid("directory.app.id_token_alg",
+                      f"id_token_signed_response_alg is one of {app_policy.ID_TOKEN_ALGS}",
+                      "id_token_signed_response_alg")
+    return None if spec.jwks is None else check_jwks(spec.jwks)
+
+
 def create_client(session: Session, ctx: audit.Context,
                   spec: ClientSpec) -> tuple[App, str | None]:
-    """Register an app as an OAuth client: a random client id and, for a confidential
-    client, a 256-bit secret returned once and stored only as its digest. A public client
-    (auth method ``none``) has no secret and must use PKCE (always required here)."""
+    """Register an app as an OAuth client: a random client id and, for a client of a
+    secret method, a 256-bit secret returned once and stored only as its digest. A public
+    client (auth method ``none``) has no secret and must use PKCE (always required here);
+    a private_key_jwt client has no secret either, only its registered public keys."""
     for grant in spec.grant_types:
         if grant not in app_policy.GRANT_TYPES:
             raise invalid("directory.app.grant_type", f"unsupported grant type {grant!r}",
@@ -130,18 +177,36 @@ def create_client(session: Session, ctx: audit.Context,
                                         len(spec.redirect_uris))
     if problem is not None:
         raise invalid(f"directory.app.{problem}", REFUSALS[problem], "grant_types")
+    jwks = _check_client_keys(spec)
     app = register(session, ctx, client_id=secrets.token_urlsafe(18), name=spec.name,
                    unit_node_id=spec.unit_node_id, status=spec.status)
     secret = None
-    if spec.auth_method != app_policy.PUBLIC:
+    if spec.auth_method in app_policy.SECRET_METHODS:
         secret = secrets.token_urlsafe(32)
         app.client_secret_hash = secret_digest(secret)
     app.token_endpoint_auth_method = spec.auth_method
+    app.jwks = jwks
+    app.id_token_signed_response_alg = spec.id_token_alg
     app.grant_types = " ".join(dict.fromkeys(spec.grant_types))
     app.scope = " ".join(dict.fromkeys(spec.scope))
     app.redirect_uris = "\n".join(dict.fromkeys(spec.redirect_uris))
     session.flush()
     return app, secret
+
+
+def first_use_of_assertion(session: Session, client_id: str, jti: str,
+                           expires_at: dt.datetime) -> bool:
+    """RFC 7523 §3 (7): a client assertion's ``jti`` is accepted once, on every worker.
+    One ``INSERT … ON CONFLICT DO NOTHING RETURNING`` of (client, digest of the jti) in the
+    caller's transaction: it returns nothing when any worker stored the same row before
+    (a concurrent insert waits for the first to commit). A row is kept until the assertion
+    could no longer be accepted anyway (``expires_at``); expired rows are purged here."""
+    session.execute(delete(SeenOnce).where(SeenOnce.expires_at < utcnow()))
+    digest = hashlib.sha256(jti.encode()).hexdigest()
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    stmt = (insert(SeenOnce).values(key=f"jti:{client_id}:{digest}", expires_at=expires_at)
+            .on_conflict_do_nothing(index_elements=[SeenOnce.key]).returning(SeenOnce.key))
+    return session.execute(stmt).first() is not None
 
 
 def set_status(session: Session, ctx: audit.Context, app: App, status: str,

@@ -527,6 +527,11 @@ class App(Base):
     # OIDC Back-Channel Logout 1.0 §2.2: where logout tokens are POSTed (https, or http
     # on loopback only).
     backchannel_logout_uri: Mapped[str | None] = mapped_column(String(500))
+    # private_key_jwt (RFC 7523 §2.2, OIDC Core §9): the client's public keys, an inline
+    # JWKS (RFC 7591 ``jwks``) checked at registration; NULL for every other method.
+    jwks: Mapped[str | None] = mapped_column(Text)
+    # OIDC Registration §2: the algorithm of the client's ID tokens (ES256 or RS256).
+    id_token_signed_response_alg: Mapped[str] = mapped_column(String(16), default="ES256")
     created_at: Mapped[created_at]
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     version: Mapped[int] = mapped_column(Integer, default=1)

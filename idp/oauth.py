@@ -4,8 +4,9 @@ revocation, the JWKS and the RFC 8414 metadata (the same document as OIDC discov
 
 * Grants: authorization code with PKCE S256 and ID tokens, refresh token with rotation
   and reuse detection (``idp.grants``), client credentials for confidential clients.
-* Client authentication: client_secret_basic, client_secret_post, and ``none`` for public
-  clients (PKCE is required of everyone anyway). Secrets are stored as SHA-256 only.
+* Client authentication: client_secret_basic, client_secret_post, private_key_jwt
+  (``idp.client_assertion``), and ``none`` for public clients (PKCE is required of everyone
+  anyway); each client uses exactly its registered method. Secrets are stored as SHA-256.
 * Access tokens: RFC 9068 JWTs (``idp.tokens``); a user's carry ``grant`` and ``sid`` so
   that introspection and userinfo answer for their grant family. Refresh tokens: 256
   random bits, stored hashed, only for clients registered for the refresh_token grant
@@ -52,6 +53,7 @@ from idp import oidc
 from idp import store
 from idp import token_exchange
 from idp import tokens
+from idp.client_assertion import PrivateKeyJWT
 from idp.keys import JWKS_MAX_AGE
 from idp.runtime import runtime
 from policies import apps as app_policy
@@ -62,7 +64,8 @@ TOKEN_PATH = "/oauth/token"
 JWKS_PATH = "/jwks.json"
 INTROSPECT_PATH = "/oauth/introspect"
 REVOKE_PATH = "/oauth/revoke"
-INTROSPECT_AUTH = ("client_secret_basic", "client_secret_post")  # resource servers only
+# Resource servers only: confidential clients.
+INTROSPECT_AUTH = ("client_secret_basic", "client_secret_post", app_policy.PRIVATE_KEY_JWT)
 TOKEN_ENDPOINTS = frozenset({"token", "introspection", "revocation"})
 
 
@@ -104,8 +107,22 @@ class Client(ClientMixin):
         return grant_type in self.app.grant_types.split()
 
 
+class Server(AuthorizationServer):
+    """authlib's server; every endpoint that admits confidential clients admits
+    ``private_key_jwt`` too (the grants name the secret methods), tried first so that a
+    presented assertion is always checked. ``Client.check_endpoint_auth_method`` keeps
+    each client to its registered method."""
+
+    def authenticate_client(self, request: Any, methods: list[str],
+                            endpoint: str = "token") -> Any:
+        if (app_policy.SECRET_METHODS & set(methods)
+                and app_policy.PRIVATE_KEY_JWT not in methods):
+            methods = [app_policy.PRIVATE_KEY_JWT, *methods]
+        return super().authenticate_client(request, methods, endpoint)
+
+
 class ClientCredentialsGrant(authlib_grants.ClientCredentialsGrant):
-    TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post"]
+    TOKEN_ENDPOINT_AUTH_METHODS = list(INTROSPECT_AUTH)  # confidential clients only
 
     def validate_token_request(self) -> None:
         super().validate_token_request()
@@ -273,8 +290,11 @@ class Revocation(RevocationEndpoint):
 
 
 def init_app(app: Flask) -> None:
-    server = AuthorizationServer()
+    server = Server()
     server.init_app(app, query_client=_query_client, save_token=_save_token)
+    issuer = runtime(app).settings.issuer
+    server.register_client_auth_method(app_policy.PRIVATE_KEY_JWT, PrivateKeyJWT(
+        issuer, issuer.rstrip("/") + TOKEN_PATH, _session))
     server.register_token_generator("default", _generate_token)
     server.register_grant(ClientCredentialsGrant)
     server.register_grant(grants.AuthorizationCodeGrant,
@@ -299,15 +319,16 @@ def _no_store(response: Response) -> Response:
     return response
 
 
-def _server() -> AuthorizationServer:
-    server: AuthorizationServer = current_app.extensions["idp.oauth"]
+def _server() -> Server:
+    server: Server = current_app.extensions["idp.oauth"]
     return server
 
 
 @bp.post(TOKEN_PATH)
 def token() -> Response:
-    """Client credentials read one row and write nothing: on PostgreSQL that request's
-    session runs in autocommit, sparing the BEGIN and ROLLBACK round trips."""
+    """Client credentials read one row and write nothing (but a private_key_jwt client's
+    ``jti``, which must be committed anyway): on PostgreSQL that request's session runs in
+    autocommit, sparing the BEGIN and ROLLBACK round trips."""
     reads = current_app.extensions.get("idp.oauth.reads")
     if reads is not None and flask_request.form.get("grant_type") == "client_credentials":
         g.oauth_session = reads()

@@ -7,6 +7,10 @@ or moved). Only an online app obtains tokens of its own.
 
 from __future__ import annotations
 
+import base64
+import binascii
+from typing import Any
+
 TRANSITIONS: dict[str, frozenset[str]] = {
     "applied": frozenset({"approved", "rejected"}),
     "approved": frozenset({"testing"}),
@@ -22,8 +26,19 @@ TRANSITIONS: dict[str, frozenset[str]] = {
 TOKEN_EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange"  # RFC 8693, proxies only
 GRANT_TYPES = frozenset({"authorization_code", "client_credentials", "refresh_token",
                          TOKEN_EXCHANGE})
-AUTH_METHODS = frozenset({"client_secret_basic", "client_secret_post", "none"})
+PRIVATE_KEY_JWT = "private_key_jwt"  # OIDC Core §9, RFC 7523 §2.2: a signed client assertion
+AUTH_METHODS = frozenset({"client_secret_basic", "client_secret_post", "none", PRIVATE_KEY_JWT})
+SECRET_METHODS = frozenset({"client_secret_basic", "client_secret_post"})
 PUBLIC = "none"  # RFC 7591 §2: token_endpoint_auth_method of a public client
+# OIDC Registration §2 ``id_token_signed_response_alg``: what our signing keys can do.
+ID_TOKEN_ALGS = ("ES256", "RS256")
+DEFAULT_ID_TOKEN_ALG = "ES256"
+# Algorithms of a client assertion: asymmetric only (never ``none``, never HS*: a client
+# registers public keys, and an HMAC "keyed" with a public key proves nothing).
+ASSERTION_ALGS = ("ES256", "RS256", "PS256")
+MIN_RSA_BITS = 2048
+# Members of a JWK that only a private key has (RFC 7518 §6.2.2, §6.3.2, §6.4.1).
+PRIVATE_MEMBERS = frozenset({"d", "p", "q", "dp", "dq", "qi", "oth", "k"})
 # Scopes a user-facing client may be given (OIDC Core §5.4, ``org`` is ours) besides the
 # API scopes (``directory``) of the client credentials grant.
 OIDC_SCOPES = ("openid", "profile", "phone", "email", "org", "offline_access")
@@ -44,6 +59,64 @@ def client_problem(grant_types: frozenset[str], auth_method: str,
         return "refresh_without_code"
     if not grant_types:
         return "no_grant_type"
+    return None
+
+
+def key_registration_problem(auth_method: str, has_jwks: bool) -> str | None:
+    """RFC 7523 §2.2: a private_key_jwt client is known by its registered public keys, and
+    keys registered for any other method would be keys nobody checks."""
+    if auth_method == PRIVATE_KEY_JWT and not has_jwks:
+        return "jwks_required"
+    if auth_method != PRIVATE_KEY_JWT and has_jwks:
+        return "jwks_without_private_key_jwt"
+    return None
+
+
+def _rsa_bits(n: Any) -> int:
+    try:
+        raw = base64.urlsafe_b64decode(str(n) + "=" * (-len(str(n)) % 4))
+    except (binascii.Error, ValueError):
+        return 0
+    return int.from_bytes(raw, "big").bit_length()
+
+
+def jwk_problem(jwk: Any) -> str | None:
+    """One registered client key: a public EC P-256 or RSA (at least 2048 bits) key for
+    signing, whose ``alg``, if stated, is one a client assertion may use."""
+    if not isinstance(jwk, dict):
+        return "jwk_not_object"
+    if PRIVATE_MEMBERS & jwk.keys():
+        return "jwk_private"
+    if jwk.get("use", "sig") != "sig":
+        return "jwk_not_for_signing"
+    kty, alg = jwk.get("kty"), jwk.get("alg")
+    if kty == "EC":
+        if jwk.get("crv") != "P-256" or alg not in (None, "ES256"):
+            return "jwk_unsupported"
+    elif kty == "RSA":
+        if alg not in (None, "RS256", "PS256"):
+            return "jwk_unsupported"
+        if _rsa_bits(jwk.get("n")) < MIN_RSA_BITS:
+            return "jwk_rsa_too_short"
+    else:
+        return "jwk_unsupported"
+    return None
+
+
+def jwks_problem(jwks: Any) -> str | None:
+    """A client's registered JWKS (RFC 7517 §5): one or more public signing keys; with
+    several, each has its own ``kid`` (the assertion's header names the one it used)."""
+    keys = jwks.get("keys") if isinstance(jwks, dict) else None
+    if not isinstance(keys, list) or not keys:
+        return "jwks_empty"
+    for jwk in keys:
+        problem = jwk_problem(jwk)
+        if problem is not None:
+            return problem
+    if len(keys) > 1:
+        kids = [k.get("kid") for k in keys]
+        if not all(isinstance(k, str) and k for k in kids) or len(set(kids)) != len(kids):
+            return "jwks_kid"
     return None
 
 

@@ -13,7 +13,7 @@ from idp.oidc import AUTHORIZE_PATH
 from idp.oidc import END_SESSION_PATH
 from idp.oidc import USERINFO_PATH
 from idp.oidc import bp
-from idp.oidc.id_token import ID_TOKEN_ALG
+from idp.oidc.id_token import SUPPORTED_ALGS
 from idp.runtime import runtime
 from policies import apps as app_policy
 
@@ -40,9 +40,14 @@ def metadata(issuer: str) -> dict[str, Any]:
         "grant_types_supported": sorted(app_policy.GRANT_TYPES),
         "code_challenge_methods_supported": ["S256"],
         "token_endpoint_auth_methods_supported": sorted(app_policy.AUTH_METHODS),
+        "token_endpoint_auth_signing_alg_values_supported": list(app_policy.ASSERTION_ALGS),
         "introspection_endpoint_auth_methods_supported": sorted(oauth.INTROSPECT_AUTH),
+        "introspection_endpoint_auth_signing_alg_values_supported":
+            list(app_policy.ASSERTION_ALGS),
         "revocation_endpoint_auth_methods_supported": sorted(app_policy.AUTH_METHODS),
-        "id_token_signing_alg_values_supported": [ID_TOKEN_ALG],
+        "revocation_endpoint_auth_signing_alg_values_supported":
+            list(app_policy.ASSERTION_ALGS),
+        "id_token_signing_alg_values_supported": SUPPORTED_ALGS,
         "subject_types_supported": ["public"],
         "claims_supported": claims.SUPPORTED_CLAIMS,
         "prompt_values_supported": list(PROMPTS),

@@ -12,42 +12,52 @@ from flask import g
 from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import ECKey
+from joserfc.jwk import RSAKey
 from joserfc.jwk import import_key
 
 from idp import grants
 from idp import store
 from idp import tokens
 from idp.runtime import runtime
+from policies.apps import ID_TOKEN_ALGS
 
-ID_TOKEN_ALG = "ES256"
+ID_TOKEN_ALG = "ES256"  # unless the client registered RS256
+SUPPORTED_ALGS = list(ID_TOKEN_ALGS)
 
 
 class IdToken(OpenIDCode):
-    """OIDC Core §2 ID tokens, ES256 with the newest active key: iss, sub (the account
-    id), aud (the client), exp, iat, auth_time, nonce, amr, sid, at_hash. Scope claims
-    are served by userinfo (§5.4)."""
+    """OIDC Core §2 ID tokens, signed with the key that signs now for the client's
+    ``id_token_signed_response_alg`` (OIDC Registration §2: ES256 by default, RS256 on
+    request): iss, sub (the account id), aud (the client), exp, iat, auth_time, nonce,
+    amr, sid, at_hash. Scope claims are served by userinfo (§5.4)."""
 
     def exists_nonce(self, nonce: str, request: Any) -> bool:
         return False  # the RP checks its nonce (§3.1.3.7); codes are single use anyway
 
-    def _key(self) -> tuple[str, ECKey]:
-        if "idp_id_key" not in g:
+    def _key(self, alg: str) -> tuple[str, ECKey | RSAKey]:
+        cache = g.setdefault("idp_id_keys", {})
+        if alg not in cache:
             rt = runtime(current_app)
-            row = store.newest_signing_key(grants.db(), ID_TOKEN_ALG)
+            row = store.newest_signing_key(grants.db(), alg)
             if row is None:
-                raise RuntimeError("no active signing key: run `idp init`")
+                raise RuntimeError(f"no active {alg} signing key: run `idp init`")
             pem = rt.directory.cipher.decrypt(row.private_enc, "signing_keys.private")
-            g.idp_id_key = (row.kid, import_key(pem, "EC"))
-        return g.idp_id_key
+            key = import_key(pem, "EC" if alg.startswith("ES") else "RSA")
+            assert isinstance(key, ECKey | RSAKey)
+            cache[alg] = (row.kid, key)
+        found: tuple[str, ECKey | RSAKey] = cache[alg]
+        return found
 
-    def resolve_client_private_key(self, client: Any) -> ECKey:
-        return self._key()[1]
+    def resolve_client_private_key(self, client: Any) -> ECKey | RSAKey:
+        return self._key(self.get_client_algorithm(client))[1]
 
     def get_client_algorithm(self, client: Any) -> str:
-        return ID_TOKEN_ALG
+        alg = client.app.id_token_signed_response_alg or ID_TOKEN_ALG
+        return alg if alg in ID_TOKEN_ALGS else ID_TOKEN_ALG
 
     def get_encode_header(self, client: Any) -> dict[str, str]:
-        return {"alg": ID_TOKEN_ALG, "kid": self._key()[0], "typ": "JWT"}
+        alg = self.get_client_algorithm(client)
+        return {"alg": alg, "kid": self._key(alg)[0], "typ": "JWT"}
 
     def get_client_claims(self, client: Any) -> dict[str, Any]:
         settings = grants.settings()

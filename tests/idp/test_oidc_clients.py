@@ -65,7 +65,7 @@ def test_confidential_code_client_from_the_cli_gets_a_secret(cli_env) -> None:
     (("refresh_token",), "none", "directory.app.refresh_without_code"),
     ((), "client_secret_basic", "directory.app.no_grant_type"),
     (("implicit",), "none", "directory.app.grant_type"),
-    (("authorization_code",), "private_key_jwt", "directory.app.auth_method"),
+    (("authorization_code",), "client_secret_jwt", "directory.app.auth_method"),
 ])
 def test_registration_refusals(world, sessions, ctx, grant_types, method, code) -> None:
     with sessions.begin() as s, pytest.raises(DomainError) as exc:

@@ -25,12 +25,14 @@ def test_openid_configuration(world) -> None:
                                             "refresh_token",
                                             "urn:ietf:params:oauth:grant-type:token-exchange"]
     assert doc["code_challenge_methods_supported"] == ["S256"]
-    assert doc["id_token_signing_alg_values_supported"] == ["ES256"]
+    assert doc["id_token_signing_alg_values_supported"] == ["ES256", "RS256"]
     assert doc["subject_types_supported"] == ["public"]
     assert doc["token_endpoint_auth_methods_supported"] == [
-        "client_secret_basic", "client_secret_post", "none"]
+        "client_secret_basic", "client_secret_post", "none", "private_key_jwt"]
+    assert doc["token_endpoint_auth_signing_alg_values_supported"] == [
+        "ES256", "RS256", "PS256"]
     assert doc["introspection_endpoint_auth_methods_supported"] == [
-        "client_secret_basic", "client_secret_post"]
+        "client_secret_basic", "client_secret_post", "private_key_jwt"]
     assert doc["authorization_response_iss_parameter_supported"] is True
     assert doc["backchannel_logout_supported"] is True
     assert doc["backchannel_logout_session_supported"] is True

@@ -139,8 +139,8 @@ def test_metadata_advertises_what_is_enforced(world) -> None:
         "authorization_code", "client_credentials", "refresh_token",
         "urn:ietf:params:oauth:grant-type:token-exchange"]
     assert body["token_endpoint"].endswith("/oauth/token")
-    assert body["token_endpoint_auth_methods_supported"] == ["client_secret_basic",
-                                                             "client_secret_post", "none"]
+    assert body["token_endpoint_auth_methods_supported"] == [
+        "client_secret_basic", "client_secret_post", "none", "private_key_jwt"]
     keys = app.test_client().get("/jwks.json").get_json()["keys"]
     assert {k["alg"] for k in keys} == {"ES256", "RS256"}
     assert all("d" not in k for k in keys)  # public parts only

@@ -1,0 +1,93 @@
+"""Client authentication by ``private_key_jwt`` (OIDC Core §9, RFC 7523 §2.2 and §3) at the
+token, introspection and revocation endpoints. authlib's ``JWTBearerClientAssertion`` reads
+the request and joserfc verifies the JWT; this module supplies the keys, the algorithms, the
+audiences and the replay check. Each refusal is ``invalid_client``:
+
+* ``client_assertion_type`` is ``urn:ietf:params:oauth:client-assertion-type:jwt-bearer``
+  and ``sub`` names a client that may obtain tokens, registered for ``private_key_jwt``
+  (a client of another method never authenticates this way, nor this one another way);
+* the signature verifies with the client's registered key named by ``kid`` (the only key
+  when it has one and the header names none), with ES256, RS256 or PS256 only — never
+  ``none``, never HS* — and an algorithm of that key's type (``Algorithm 'RS256' requires
+  'RSA' key``);
+* ``iss`` = ``sub`` = the client; ``aud`` contains the token endpoint URL or the issuer;
+  ``exp`` is present, not past (``LEEWAY_SECONDS``) and at most ``MAX_LIFETIME_SECONDS``
+  ahead; ``jti`` is present;
+* the ``jti`` was never used (``directory.apps.first_use_of_assertion``): stored in the
+  database and committed at once, so a second use on any worker is refused, and an
+  assertion stays spent even when the rest of its request fails (RFC 7523 §3 (7)).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import time
+from collections.abc import Callable
+from typing import Any
+
+from authlib.oauth2.rfc6749.errors import InvalidClientError
+from authlib.oauth2.rfc7523 import JWTBearerClientAssertion
+from joserfc import jwt
+from joserfc.errors import JoseError
+from joserfc.jwk import KeySet
+from sqlalchemy.orm import Session
+
+from directory import apps
+from policies import apps as app_policy
+
+MAX_LIFETIME_SECONDS = 300  # an assertion is made for one request, not kept
+LEEWAY_SECONDS = 30  # clock skew, as for our own tokens (``idp.tokens``)
+
+
+def _refuse(description: str) -> InvalidClientError:
+    return InvalidClientError(description=description)
+
+
+class PrivateKeyJWT(JWTBearerClientAssertion):
+    """``private_key_jwt`` for ``AuthorizationServer.register_client_auth_method``."""
+
+    CLIENT_AUTH_METHOD = app_policy.PRIVATE_KEY_JWT
+
+    def __init__(self, issuer: str, token_url: str, session: Callable[[], Session]) -> None:
+        super().__init__(validate_jti=True, leeway=LEEWAY_SECONDS)
+        self._audiences = [token_url, issuer]
+        self._session = session
+
+    def get_audiences(self) -> list[str]:
+        """OIDC Core §9: the audience SHOULD be the token endpoint; RFC 7523 §3 allows
+        the authorization server's issuer identifier."""
+        return self._audiences
+
+    def resolve_client_public_key(self, client: Any) -> KeySet:
+        if client.app.token_endpoint_auth_method != self.CLIENT_AUTH_METHOD or not client.app.jwks:
+            raise _refuse("the client is not registered for private_key_jwt")
+        return KeySet.import_key_set(json.loads(client.app.jwks))
+
+    def process_assertion_claims(self, assertion: str, resolve_key: Any) -> dict[str, Any]:
+        """RFC 7523 §3 (9): the signature, with the asymmetric algorithms only."""
+        try:
+            token = jwt.decode(assertion, resolve_key, algorithms=list(app_policy.ASSERTION_ALGS))
+        except (JoseError, ValueError) as exc:
+            raise _refuse("the client assertion does not verify") from exc
+        self.verify_claims(token.claims)
+        return dict(token.claims)
+
+    def verify_claims(self, claims: Any) -> None:
+        """RFC 7523 §3 (4) and (7): ``exp`` and ``jti`` required, a short life; then
+        authlib's ``iss``/``sub``/``aud``/``exp`` checks and the replay check."""
+        exp = claims.get("exp")
+        if not isinstance(exp, int | float) or isinstance(exp, bool):
+            raise _refuse("the client assertion needs exp")
+        if exp > time.time() + MAX_LIFETIME_SECONDS + self.leeway:
+            raise _refuse(f"the client assertion lives at most {MAX_LIFETIME_SECONDS} s")
+        if not isinstance(claims.get("jti"), str) or not claims["jti"]:
+            raise _refuse("the client assertion needs jti")
+        super().verify_claims(claims)
+
+    def validate_jti(self, claims: Any, jti: str) -> bool:
+        session = self._session()
+        until = dt.datetime.fromtimestamp(claims["exp"] + self.leeway, dt.UTC)
+        fresh = apps.first_use_of_assertion(session, claims["sub"], jti, until)
+        session.commit()  # durable before anything is issued, whatever happens next
+        return fresh
