@@ -196,17 +196,19 @@ def create_client(session: Session, ctx: audit.Context,
 
 def first_use_of_assertion(session: Session, client_id: str, jti: str,
                            expires_at: dt.datetime) -> bool:
-    """RFC 7523 §3 (7): a client assertion's ``jti`` is accepted once, on every worker.
-    One ``INSERT … ON CONFLICT DO NOTHING RETURNING`` of (client, digest of the jti) in the
-    caller's transaction: it returns nothing when any worker stored the same row before
-    (a concurrent insert waits for the first to commit). A row is kept until the assertion
-    could no longer be accepted anyway (``expires_at``); expired rows are purged here."""
-    session.execute(delete(SeenOnce).where(SeenOnce.expires_at < utcnow()))
+    """RFC 7523 §3 (7): a client assertion's ``jti`` is accepted once, on every worker,
+    while an assertion carrying it could be accepted (``expires_at``). One upsert of
+    (client, digest of the jti) in the caller's transaction: it inserts the row, or takes
+    over a row whose time is past, and otherwise returns nothing (a concurrent insert
+    waits for the first to commit, then returns nothing). ``idp.purge`` deletes rows past
+    their time."""
     digest = hashlib.sha256(jti.encode()).hexdigest()
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    stmt = (insert(SeenOnce).values(key=f"jti:{client_id}:{digest}", expires_at=expires_at)
-            .on_conflict_do_nothing(index_elements=[SeenOnce.key]).returning(SeenOnce.key))
-    return session.execute(stmt).first() is not None
+    row = insert(SeenOnce).values(key=f"jti:{client_id}:{digest}", expires_at=expires_at)
+    upsert = row.on_conflict_do_update(
+        index_elements=[SeenOnce.key], set_={"expires_at": row.excluded.expires_at},
+        where=SeenOnce.expires_at < utcnow())
+    return session.execute(upsert.returning(SeenOnce.key)).first() is not None
 
 
 def set_status(session: Session, ctx: audit.Context, app: App, status: str,

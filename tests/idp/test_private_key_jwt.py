@@ -6,11 +6,14 @@ short exp, a jti used once across every worker. Every refusal is ``invalid_clien
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import hashlib
 import hmac
 import json
+import threading
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -220,6 +223,26 @@ def test_replay_on_another_worker_is_refused(world, client, settings) -> None:
         runtime(other).engine.dispose()
 
 
+def test_parallel_replays_succeed_once(world, client, settings) -> None:
+    """The same assertion sent at once by six threads over two instances: one token."""
+    app, _ = world
+    other = create_app(settings)
+    token = assertion(client["client_id"])
+    barrier = threading.Barrier(6)
+
+    def attempt(i: int) -> int:
+        http = (app if i % 2 else other).test_client()
+        barrier.wait()
+        return cc(http, token).status_code
+
+    try:
+        with ThreadPoolExecutor(6) as pool:
+            codes = sorted(pool.map(attempt, range(6)))
+    finally:
+        runtime(other).engine.dispose()
+    assert codes[0] == 200 and all(c != 200 for c in codes[1:]), codes
+
+
 def test_a_failed_request_still_spends_its_jti(world, client) -> None:
     app, _ = world
     token = assertion(client["client_id"])
@@ -236,13 +259,19 @@ def test_same_jti_for_two_clients_is_two_uses(world, client, sessions, ctx) -> N
     assert cc(app.test_client(), assertion(second["client_id"], jti=jti)).status_code == 200
 
 
-def test_expired_jtis_are_purged(world, client, sessions) -> None:
+def test_a_jti_is_kept_only_while_its_assertion_could_live(world, client, sessions) -> None:
+    """An expired row (not yet purged by ``idp.purge``) no longer blocks its jti."""
     app, _ = world
+    jti = str(uuid.uuid4())
+    assert cc(app.test_client(), assertion(client["client_id"], jti=jti)).status_code == 200
     with sessions.begin() as s:
-        s.add(SeenOnce(key="jti:old:x", expires_at=apps.utcnow().replace(year=2020)))
-    assert cc(app.test_client(), assertion(client["client_id"])).status_code == 200
+        (row,) = s.scalars(select(SeenOnce))
+        assert row.key.startswith(f"jti:{client['client_id']}:") and jti not in row.key
+        row.expires_at = apps.utcnow() - dt.timedelta(seconds=1)
+    assert cc(app.test_client(), assertion(client["client_id"], jti=jti)).status_code == 200
+    again = cc(app.test_client(), assertion(client["client_id"], jti=jti))
+    assert again.get_json()["error"] == "invalid_client"
     with sessions() as s:
-        assert s.get(SeenOnce, "jti:old:x") is None
         assert s.scalar(select(func.count()).select_from(SeenOnce)) == 1
 
 
