@@ -2,9 +2,18 @@
 
 Each record holds the SHA-256 of the previous record's hash and its own canonical
 content, and consecutive sequence numbers, so ``verify`` names any record that was
-edited, inserted or deleted with SQL behind the server's back. Appends are serialised
-(a transaction-scoped advisory lock on PostgreSQL, ``BEGIN IMMEDIATE`` on SQLite) so two
-writers never fork the chain.
+edited, inserted or deleted with SQL behind the server's back.
+
+``record`` only queues a record on the session; the records of a transaction are chained
+when it commits (``before_commit``): its other writes are flushed first, then the chain is
+locked (a transaction-scoped advisory lock on PostgreSQL; SQLite's ``BEGIN IMMEDIATE``
+already serialises writers), its head read, and this transaction's records numbered,
+linked and inserted in one statement just before COMMIT. Two writers never fork the chain,
+and the lock is held for that last step only instead of from a transaction's first record
+to its end (which made every writing transaction wait for the one before, #5). A record
+queued inside a savepoint that rolls back is dropped with it. A read of ``audit_events``
+through the session (``audit.head``, ``verify``, any ``select(AuditEvent…)``) chains what
+is queued first, so a transaction sees its own records, numbered.
 """
 
 from __future__ import annotations
@@ -12,23 +21,32 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import event as sa_event
+from sqlalchemy import insert
 from sqlalchemy import select
 from sqlalchemy import text
+from sqlalchemy.orm import ORMExecuteState
 from sqlalchemy.orm import Session
+from sqlalchemy.orm import SessionTransaction
 
 from directory.db import utcnow
 from directory.models import AuditEvent
 
 GENESIS_HASH = "0" * 64
 _LOCK_KEY = 0x1D9A0D17
+_PENDING = "audit.pending"  # session.info key: [(transaction queued in, record), …]
 # Keys whose values never reach the audit log, whatever a caller passes.
 SENSITIVE_KEYS = frozenset(
     {"password", "password_hash", "id_number", "mobile", "totp_secret", "secret", "token"}
 )
+_COLUMNS = ("seq", "at", "actor", "on_behalf_of", "action", "target_type", "target_id",
+            "summary", "source_ip", "request_id", "prev_hash", "hash")
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -78,11 +96,6 @@ def compute_hash(event: AuditEvent) -> str:
     return hashlib.sha256(_canonical(event)).hexdigest()
 
 
-def _lock_chain(session: Session) -> None:
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCK_KEY})
-
-
 def record(
     session: Session,
     action: str,
@@ -92,14 +105,10 @@ def record(
     target_id: object | None = None,
     summary: dict[str, Any] | None = None,
 ) -> AuditEvent:
-    """Append one record to the chain inside the caller's transaction."""
-    _lock_chain(session)
-    head = session.execute(
-        select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)
-    ).first()
-    seq, prev = (head[0] + 1, head[1]) if head else (1, GENESIS_HASH)
+    """Queue one record in the caller's transaction; it joins the chain at COMMIT (its
+    ``seq``, ``prev_hash`` and ``hash`` are set then, or at the first read of the chain
+    through this session)."""
     event = AuditEvent(
-        seq=seq,
         at=utcnow(),
         actor=ctx.actor,
         on_behalf_of=ctx.on_behalf_of,
@@ -109,12 +118,80 @@ def record(
         summary=json.dumps(scrub(summary or {}), ensure_ascii=False, sort_keys=True, default=str),
         source_ip=ctx.source_ip,
         request_id=ctx.request_id,
-        prev_hash=prev,
     )
-    event.hash = compute_hash(event)
-    session.add(event)
-    session.flush()
+    queued = session.get_nested_transaction() or session.get_transaction()
+    session.info.setdefault(_PENDING, []).append((queued, event))
     return event
+
+
+def _lock_chain(session: Session) -> None:
+    if session.get_bind().dialect.name == "postgresql":
+        session.connection().execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCK_KEY})
+
+
+def _chain(session: Session) -> None:
+    """Append the queued records: flush the transaction's other writes, then lock, read
+    the head, number and link the records, insert them (one statement)."""
+    queued = session.info.pop(_PENDING, None)
+    if not queued:
+        return
+    session.flush()
+    _lock_chain(session)
+    head_row = session.connection().execute(
+        select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)
+    ).first()
+    seq, prev = (head_row[0], head_row[1]) if head_row else (0, GENESIS_HASH)
+    rows = []
+    for _tx, event in queued:
+        seq += 1
+        event.seq, event.prev_hash = seq, prev
+        event.hash = prev = compute_hash(event)
+        rows.append({c: getattr(event, c) for c in _COLUMNS})
+    session.connection().execute(insert(AuditEvent), rows)
+
+
+@sa_event.listens_for(Session, "before_commit")
+def _before_commit(session: Session) -> None:
+    if session.get_nested_transaction() is None:  # a SAVEPOINT's release chains nothing
+        _chain(session)
+
+
+@sa_event.listens_for(Session, "do_orm_execute")
+def _before_read(state: ORMExecuteState) -> None:
+    if state.session.info.get(_PENDING) and state.is_select and any(
+            m.class_ is AuditEvent for m in state.all_mappers):
+        _chain(state.session)
+
+
+def _inside(tx: SessionTransaction | None, outer: SessionTransaction) -> bool:
+    if tx is None:  # queued before the session began: belongs to the outer transaction
+        return outer.parent is None
+    while tx is not None:
+        if tx is outer:
+            return True
+        tx = tx.parent
+    return False
+
+
+@sa_event.listens_for(Session, "after_soft_rollback")
+def _after_rollback(session: Session, previous: SessionTransaction) -> None:
+    """The records queued in a transaction or savepoint that rolled back go with it."""
+    queued = session.info.get(_PENDING)
+    if queued:
+        session.info[_PENDING] = [(tx, e) for tx, e in queued if not _inside(tx, previous)]
+
+
+@sa_event.listens_for(Session, "after_commit")
+def _after_commit(session: Session) -> None:
+    if session.get_nested_transaction() is None and session.info.get(_PENDING):
+        # only a COMMIT of the outer transaction while a savepoint was open gets here
+        log.error("audit records were queued but not chained: commit with a savepoint open")
+
+
+@sa_event.listens_for(Session, "after_transaction_end")
+def _after_end(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.parent is None:  # closed without COMMIT: nothing queued outlives it
+        session.info.pop(_PENDING, None)
 
 
 @dataclass(frozen=True)

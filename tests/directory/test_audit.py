@@ -196,3 +196,71 @@ def test_concurrent_writers_never_fork_the_chain(sessions):
     with sessions() as s:
         assert list(audit.verify(s)) == []
         assert audit.head(s)[0] == 20
+
+
+def test_overlapping_transactions_chain_at_commit(sessions):
+    """Both writers hold queued records at once (a barrier): neither waits for the other
+    until COMMIT, and the chain comes out whole, each transaction's records consecutive."""
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(4, timeout=30)
+
+    def writer(name: str) -> None:
+        try:
+            for i in range(5):
+                with sessions.begin() as s:
+                    for j in range(3):
+                        audit.record(s, "test.write", audit.Context(actor=name),
+                                     summary={"i": i, "j": j})
+                    barrier.wait()  # every writer's transaction is open with 3 records
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=writer, args=(f"w{n}",)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert errors == []
+    events = audit_events(sessions)
+    assert [e.seq for e in events] == list(range(1, 61))
+    for k in range(0, 60, 3):  # one transaction's three records are never interleaved
+        batch = events[k:k + 3]
+        assert len({e.actor for e in batch}) == 1
+        assert [json_j(e) for e in batch] == [0, 1, 2]
+    with sessions() as s:
+        assert list(audit.verify(s)) == []
+
+
+def json_j(event):
+    return int(event.summary.split('"j": ')[1].split(",")[0].rstrip("}"))
+
+
+def test_a_transaction_reads_its_own_records(session):
+    with session.begin():
+        audit.record(session, "test.one", audit.SYSTEM)
+        audit.record(session, "test.two", audit.SYSTEM)
+        assert audit.head(session)[0] == 2
+        audit.record(session, "test.three", audit.SYSTEM)
+        actions = session.scalars(select(AuditEvent.action).order_by(AuditEvent.seq)).all()
+        assert actions == ["test.one", "test.two", "test.three"]
+    with session.begin():
+        assert list(audit.verify(session)) == []
+
+
+def test_records_of_a_rolled_back_savepoint_or_transaction_are_dropped(session, sessions):
+    with session.begin():
+        audit.record(session, "test.kept", audit.SYSTEM)
+        with pytest.raises(RuntimeError), session.begin_nested():
+            audit.record(session, "test.dropped", audit.SYSTEM)
+            raise RuntimeError
+        with session.begin_nested():
+            audit.record(session, "test.released", audit.SYSTEM)
+    with pytest.raises(RuntimeError), session.begin():
+        audit.record(session, "test.rolled_back", audit.SYSTEM)
+        raise RuntimeError
+    with session.begin():
+        audit.record(session, "test.after", audit.SYSTEM)
+    assert [e.action for e in audit_events(sessions)] == [
+        "test.kept", "test.released", "test.after"]
+    with sessions() as s:
+        assert list(audit.verify(s)) == []
