@@ -9,6 +9,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TextIO
 
 import click
 import pyotp
@@ -305,6 +306,21 @@ def _operator() -> audit.Context:
     return audit.Context(actor=f"cli:{os.environ.get('USER', 'operator')}")
 
 
+def _jwks_option(text: str | None, file: TextIO | None) -> object:
+    """``--jwks`` or ``--jwks-file``: parsed here, checked by ``directory.apps``."""
+    import json
+
+    if text is not None and file is not None:
+        raise click.UsageError("give --jwks or --jwks-file, not both")
+    raw = text if text is not None else (file.read() if file is not None else None)
+    if raw is None:
+        return None
+    try:
+        return json.loads(raw)
+    except ValueError as exc:
+        raise click.BadParameter(f"not JSON: {exc}", param_hint="--jwks") from exc
+
+
 @client_group.command("create")
 @click.option("--name", required=True, help="the app's name, e.g. 协同办公")
 @click.option("--redirect-uri", "redirect_uris", multiple=True,
@@ -314,7 +330,15 @@ def _operator() -> audit.Context:
                    "authorization_code, refresh_token (the default pair for --public)")
 @click.option("--scope", "scopes", multiple=True, help="a scope the client may ask for")
 @click.option("--auth-method", default="client_secret_basic", show_default=True,
-              type=click.Choice(["client_secret_basic", "client_secret_post"]))
+              type=click.Choice(["client_secret_basic", "client_secret_post",
+                                 "private_key_jwt"]))
+@click.option("--jwks", "jwks_json", help="private_key_jwt: the client's public keys, a "
+              "JWKS as JSON (EC P-256 or RSA >= 2048 bits, a kid each if several)")
+@click.option("--jwks-file", type=click.File("r", encoding="utf-8"),
+              help="private_key_jwt: the same, read from a file")
+@click.option("--id-token-alg", default="ES256", show_default=True,
+              type=click.Choice(["ES256", "RS256"]),
+              help="the algorithm of the client's ID tokens (id_token_signed_response_alg)")
 @click.option("--public", is_flag=True,
               help="a public client (no secret, token_endpoint_auth_method none, PKCE)")
 @click.option("--state", default="applied", show_default=True,
@@ -338,10 +362,12 @@ def _operator() -> audit.Context:
               help="OIDC back-channel logout URI (https; http on loopback only)")
 @click.option("--json", "as_json", is_flag=True, help="print JSON")
 def client_create(name: str, redirect_uris: tuple[str, ...], grant_types: tuple[str, ...],
-                  scopes: tuple[str, ...], auth_method: str, public: bool, state: str,
+                  scopes: tuple[str, ...], auth_method: str, jwks_json: str | None,
+                  jwks_file: TextIO | None, id_token_alg: str, public: bool, state: str,
                   unit_code: str | None, node_codes: tuple[str, ...], as_json: bool,
                   **form: object) -> None:
-    """Register a client; a confidential client's secret is printed once, stored hashed."""
+    """Register a client; a secret (client_secret_basic or _post) is printed once and
+    stored hashed; a private_key_jwt client registers its public keys instead."""
     import json
 
     from directory import app_access
@@ -356,6 +382,7 @@ def client_create(name: str, redirect_uris: tuple[str, ...], grant_types: tuple[
                        else ("client_credentials",))
     if public:
         auth_method = "none"
+    jwks = _jwks_option(jwks_json, jwks_file)
     settings = _settings()
     with _sessions(settings) as sessions, sessions.begin() as session:
         def node_id(code: str, option: str) -> uuid.UUID:
@@ -369,7 +396,7 @@ def client_create(name: str, redirect_uris: tuple[str, ...], grant_types: tuple[
             app, secret = apps.create_client(session, _operator(), apps.ClientSpec(
                 name=name, grant_types=grant_types, scope=scopes,
                 redirect_uris=redirect_uris, auth_method=auth_method,
-                unit_node_id=unit, status=state))
+                unit_node_id=unit, status=state, jwks=jwks, id_token_alg=id_token_alg))
             if node_codes:
                 apps.set_directory_access(
                     session, _operator(), app,
@@ -384,7 +411,9 @@ def client_create(name: str, redirect_uris: tuple[str, ...], grant_types: tuple[
         out = {"client_id": app.client_id, "client_secret": secret, "name": app.name,
                "status": app.status.value, "grant_types": app.grant_types.split(),
                "scope": app.scope, "token_endpoint_auth_method": auth_method,
+               "id_token_signed_response_alg": app.id_token_signed_response_alg,
                "redirect_uris": app.redirect_uris.splitlines(),
+               **({"jwks": jwks} if jwks is not None else {}),
                **{k: v for k, v in app_access.profile(app).items() if v not in (None, [])}}
         if secret is None:
             del out["client_secret"]

@@ -66,3 +66,55 @@ def test_create_refusals(cli_env) -> None:
     assert r.exit_code != 0 and "public clients" in r.output
     r = run(cli_env, "client", "create", "--name", "x", "--node", "NOPE")
     assert r.exit_code != 0 and "--node" in r.output
+
+
+def test_private_key_jwt_client_from_a_jwks_file(cli_env, tmp_path, monkeypatch) -> None:
+    """`--auth-method private_key_jwt --jwks-file`: no secret, the keys are the credential;
+    `--id-token-alg RS256` is kept for the client's ID tokens."""
+    import time
+    import uuid
+
+    from joserfc import jwt
+    from joserfc.jwk import ECKey
+
+    key = ECKey.generate_key("P-256", parameters={"kid": "k1"})
+    path = tmp_path / "jwks.json"
+    path.write_text(json.dumps({"keys": [dict(key.as_dict(private=False))]}))
+    assert run(cli_env, "init").exit_code == 0
+    r = run(cli_env, "client", "create", "--name", "票据系统", "--scope", "directory",
+            "--state", "online", "--auth-method", "private_key_jwt", "--jwks-file",
+            str(path), "--id-token-alg", "RS256", "--json")
+    assert r.exit_code == 0, r.output
+    out = json.loads(r.output)
+    assert "client_secret" not in out and out["token_endpoint_auth_method"] == "private_key_jwt"
+    assert out["id_token_signed_response_alg"] == "RS256"
+    assert out["jwks"]["keys"][0]["kid"] == "k1"
+    for name, value in cli_env.items():
+        monkeypatch.setenv(name, value)
+    web = create_app(config.load())
+    try:
+        now = int(time.time())
+        assertion = jwt.encode({"alg": "ES256", "kid": "k1"}, {
+            "iss": out["client_id"], "sub": out["client_id"], "jti": str(uuid.uuid4()),
+            "aud": runtime(web).settings.issuer, "exp": now + 60}, key)
+        token = web.test_client().post("/oauth/token", data={
+            "grant_type": "client_credentials",
+            "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+            "client_assertion": assertion})
+        assert token.status_code == 200, token.get_json()
+    finally:
+        runtime(web).engine.dispose()
+
+
+def test_private_key_jwt_refusals(cli_env) -> None:
+    assert run(cli_env, "init").exit_code == 0
+    r = run(cli_env, "client", "create", "--name", "x", "--auth-method", "private_key_jwt")
+    assert r.exit_code != 0 and "jwks" in r.output
+    r = run(cli_env, "client", "create", "--name", "x", "--auth-method", "private_key_jwt",
+            "--jwks", "{not json")
+    assert r.exit_code != 0 and "--jwks" in r.output
+    r = run(cli_env, "client", "create", "--name", "x", "--auth-method", "private_key_jwt",
+            "--jwks", json.dumps({"keys": [{"kty": "oct", "k": "c2VjcmV0"}]}))
+    assert r.exit_code != 0 and "private members" in r.output
+    r = run(cli_env, "client", "create", "--name", "x", "--id-token-alg", "HS256")
+    assert r.exit_code != 0
