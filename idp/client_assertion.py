@@ -6,6 +6,7 @@ audiences and the replay check. Each refusal is ``invalid_client``:
 * ``client_assertion_type`` is ``urn:ietf:params:oauth:client-assertion-type:jwt-bearer``
   and ``sub`` names a client that may obtain tokens, registered for ``private_key_jwt``
   (a client of another method never authenticates this way, nor this one another way);
+  a ``client_id`` parameter, if sent, names the same client (RFC 7521 §4.2);
 * the signature verifies with the client's registered key named by ``kid`` (the only key
   when it has one and the header names none), with ES256, RS256 or PS256 only — never
   ``none``, never HS* — and an algorithm of that key's type (``Algorithm 'RS256' requires
@@ -53,6 +54,13 @@ class PrivateKeyJWT(JWTBearerClientAssertion):
         super().__init__(validate_jti=True, leeway=LEEWAY_SECONDS)
         self._audiences = [token_url, issuer]
         self._session = session
+
+    def __call__(self, query_client: Any, request: Any) -> Any:
+        client = super().__call__(query_client, request)
+        named = request.form.get("client_id")
+        if client is not None and named is not None and named != client.get_client_id():
+            raise _refuse("client_id is not the assertion's subject")
+        return client
 
     def get_audiences(self) -> list[str]:
         """OIDC Core §9: the audience SHOULD be the token endpoint; RFC 7523 §3 allows

@@ -192,6 +192,16 @@ def test_bad_assertions_are_invalid_client(world, client, case) -> None:
     assert r.status_code in (400, 401) and r.get_json()["error"] == "invalid_client"
 
 
+def test_client_id_parameter_must_be_the_subject(world, client, sessions, ctx) -> None:
+    app, _ = world
+    http = app.test_client()
+    same = cc(http, assertion(client["client_id"]), client_id=client["client_id"])
+    assert same.status_code == 200
+    other = register(sessions, ctx)
+    r = cc(http, assertion(client["client_id"]), client_id=other["client_id"])
+    assert r.get_json()["error"] == "invalid_client"
+
+
 def test_wrong_assertion_type(world, client) -> None:
     app, _ = world
     r = cc(app.test_client(), assertion(client["client_id"]),
