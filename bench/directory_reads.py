@@ -14,7 +14,7 @@ On databases filled by bench/generate.py (the same seed, so the same people and 
   some). Then ANALYZE.
 * member listing: what ``GET /api/v1/nodes/{id}/people`` does at the directory layer for
   a random viewer and a random node: ``load_viewer``, ``load_hidden``, ``load_rules``,
-  ``session.get(Node)`` + ``node_visible``, ``listed_members(limit=50)``, each sample in
+  ``queries.active_node_ref`` + ``node_visible``, ``listed_members(limit=50)``, each sample in
   its own session and transaction ("request"); "query" is ``listed_members`` alone.
 * search: what ``GET /api/v1/people/search`` does: the same loads, then
   ``search_people(limit=50)`` for a 1-character surname (张), a 2-character prefix
@@ -67,6 +67,7 @@ from sqlalchemy.engine import make_url  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
 from directory import audit  # noqa: E402
+from directory import queries  # noqa: E402
 from directory import rules as rule_cmds  # noqa: E402
 from directory import tree  # noqa: E402
 from directory import visibility as dv  # noqa: E402
@@ -242,7 +243,8 @@ def ours_listing(engine: Engine, s: ListSample) -> tuple[float, float, int]:
     started = time.perf_counter()
     with Session(engine) as session, session.begin():
         ctx = load_request(session, s.viewer)
-        node = session.get_one(Node, s.node)
+        node = queries.active_node_ref(session, s.node)
+        assert node is not None
         path = dv.tokens(node.path)
         query_started = time.perf_counter()
         if pv.covers(ctx.viewer.admin_scopes, path) or pv.node_visible(ctx.viewer, path,

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import ColumnElement
 from sqlalchemy import Result
 from sqlalchemy import Select
+from sqlalchemy import Uuid
 from sqlalchemy import and_
 from sqlalchemy import bindparam
 from sqlalchemy import func
@@ -82,6 +83,24 @@ def root(session: Session) -> Node | None:
 
 
 @dataclass(frozen=True)
+class NodeRef:
+    """The part of a node a member listing needs, without loading an ORM object."""
+
+    id: uuid.UUID
+    path: str
+
+
+_ACTIVE_NODE = select(Node.id, Node.path).where(
+    Node.id == bindparam("node_id", type_=Uuid), Node.status == NodeStatus.ACTIVE)
+
+
+def active_node_ref(session: Session, node_id: uuid.UUID) -> NodeRef | None:
+    """An active node's id and path (one primary-key read), None if absent or abolished."""
+    row = session.execute(_ACTIVE_NODE, {"node_id": node_id}).first()
+    return NodeRef(row.id, row.path) if row is not None else None
+
+
+@dataclass(frozen=True)
 class MemberRow:
     person_id: uuid.UUID
     name: str
@@ -147,7 +166,7 @@ def member_rows(
 
 
 def subtree_members(
-    session: Session, node: Node, *, limit: int = 50, after: Cursor | None = None,
+    session: Session, node: Node | NodeRef, *, limit: int = 50, after: Cursor | None = None,
     where: ColumnElement[bool] | None = None,
 ) -> list[MemberRow]:
     """Active posts of everyone under ``node`` (itself included), one index range scan.

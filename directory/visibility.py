@@ -19,6 +19,7 @@ from typing import TypeVar
 from typing import cast
 
 from sqlalchemy import ColumnElement
+from sqlalchemy import Uuid
 from sqlalchemy import and_
 from sqlalchemy import bindparam
 from sqlalchemy import exists
@@ -143,28 +144,54 @@ def _policy(session: Session, current: Mapping[str, str]) -> tuple[pv.Rules, pv.
 NOBODY = str(uuid.UUID(int=0))
 
 
-def _scope_rows(account_id: uuid.UUID, system_admin: bool) -> Any:
-    """("scope", NULL, path) rows: the subtrees an account administers (the whole tree
-    for system administrators)."""
+def _scope_rows(system_admin: bool) -> Any:
+    """("scope", NULL, path) rows: the subtrees account ``:account_id`` administers (the
+    whole tree for system administrators)."""
     if system_admin:
         return select(literal("scope"), null(), Node.path).where(Node.parent_id.is_(None))
     return (select(literal("scope"), null(), Node.path)
             .join(AdminGrantScope, AdminGrantScope.node_id == Node.id)
             .join(AdminGrant, AdminGrant.id == AdminGrantScope.grant_id)
-            .where(AdminGrant.account_id == account_id))
+            .where(AdminGrant.account_id == bindparam("account_id", type_=Uuid)))
 
 
-def _token_rows() -> Any:
-    """(name, NULL, token) rows: the cache tokens of the rules and the hidden nodes."""
-    return select(CacheVersion.name, null(), CacheVersion.token).where(
-        CacheVersion.name.in_((versions.RULES, versions.HIDDEN)))
+@functools.cache
+def _posts_statement() -> Any:
+    return (select(Person.visibility_class, Post.node_path, Post.kind)
+            .outerjoin(Post, and_(Post.person_id == Person.id, Post.active))
+            .where(Person.id == bindparam("person_id", type_=Uuid)).order_by(Post.kind))
+
+
+@functools.cache
+def _extras_statement(person: bool, above: bool, scopes: bool | None, policy: bool) -> Any:
+    """One statement of (kind, ref, text) rows, built once per shape: V's tags (directly,
+    or through a tagged node at or above one of V's posts: ``:above``), accepted contacts,
+    admin scopes (``scopes``: None for none, True for a system administrator's) and the
+    cache tokens of the rules and the hidden nodes."""
+    parts: list[Any] = []
+    person_id = bindparam("person_id", type_=Uuid)
+    if person:
+        parts.append(select(literal("tag"), TagMember.tag_id, null())
+                     .where(TagMember.person_id == person_id))
+        if above:
+            parts.append(select(literal("tag"), TagMember.tag_id, null())
+                         .join(Node, Node.id == TagMember.node_id)
+                         .where(Node.path.in_(bindparam("above", expanding=True))))
+        parts.append(select(literal("contact"), ContactLink.target_id, null()).where(
+            ContactLink.requester_id == person_id, ContactLink.status == "accepted"))
+    if scopes is not None:
+        parts.append(_scope_rows(scopes))
+    if policy:
+        parts.append(select(CacheVersion.name, null(), CacheVersion.token).where(
+            CacheVersion.name.in_((versions.RULES, versions.HIDDEN))))
+    return parts[0] if len(parts) == 1 else union_all(*parts) if parts else None
 
 
 def admin_scopes(session: Session, account_id: uuid.UUID) -> tuple[pv.Path, ...]:
     """Subtrees an account administers: the whole tree for system administrators."""
     account = session.get_one(Account, account_id)
     return tuple(tokens(path) for _, _, path in session.execute(
-        _scope_rows(account_id, account.type == AccountType.SYSTEM_ADMIN)))
+        _scope_rows(account.type == AccountType.SYSTEM_ADMIN), {"account_id": account_id}))
 
 
 @dataclass(frozen=True)
@@ -226,36 +253,19 @@ def _load(session: Session, person_id: uuid.UUID | None, account: Account | None
     posts: list[tuple[str, PostKind]] = []
     cls = "Q3"
     if person_id is not None:
-        rows = session.execute(
-            select(Person.visibility_class, Post.node_path, Post.kind)
-            .outerjoin(Post, and_(Post.person_id == Person.id, Post.active))
-            .where(Person.id == person_id).order_by(Post.kind)).all()
+        rows = session.execute(_posts_statement(), {"person_id": person_id}).all()
         if not rows:
             raise NoResultFound(f"no person {person_id}")
         cls = rows[0][0].value
         posts = [(path, kind) for _, path, kind in rows if path is not None]
-    # one statement of (kind, ref, text) rows: V's tags (directly, or through a tagged
-    # node at or above one of V's posts), accepted contacts, admin scopes, cache tokens
-    parts: list[Any] = []
-    if person_id is not None:
-        above = sorted({path[:i] for path, _ in posts
-                        for i in range(PATH_TOKEN_WIDTH, len(path) + 1, PATH_TOKEN_WIDTH)})
-        parts.append(select(literal("tag"), TagMember.tag_id, null())
-                     .where(TagMember.person_id == person_id))
-        if above:
-            parts.append(select(literal("tag"), TagMember.tag_id, null())
-                         .join(Node, Node.id == TagMember.node_id).where(Node.path.in_(above)))
-        parts.append(select(literal("contact"), ContactLink.target_id, null()).where(
-            ContactLink.requester_id == person_id, ContactLink.status == "accepted"))
-    if account is not None:
-        parts.append(_scope_rows(account.id, account.type == AccountType.SYSTEM_ADMIN))
-    if policy:
-        parts.append(_token_rows())
-    extras: list[Any] = []
-    if len(parts) == 1:
-        extras = list(session.execute(parts[0]))
-    elif parts:
-        extras = list(session.execute(union_all(*parts)))
+    above = sorted({path[:i] for path, _ in posts
+                    for i in range(PATH_TOKEN_WIDTH, len(path) + 1, PATH_TOKEN_WIDTH)})
+    statement = _extras_statement(
+        person_id is not None, bool(above),
+        None if account is None else account.type == AccountType.SYSTEM_ADMIN, policy)
+    params: dict[str, Any] = {"person_id": person_id, "above": above,
+                              "account_id": account.id if account is not None else None}
+    extras = list(session.execute(statement, params)) if statement is not None else []
     primary = next((path for path, kind in posts if kind == PostKind.PRIMARY), None)
     viewer = pv.Viewer(
         person_id=str(person_id) if person_id is not None else NOBODY, cls=cls,
@@ -483,8 +493,9 @@ def _listing_statement(shape: tuple[Any, ...], limit: int, paged: bool
 
 
 def listed_members(session: Session, viewer: pv.Viewer, rules: pv.Rules,
-                   hidden: Mapping[str, pv.HiddenNode], node: Node, *, limit: int = 50,
-                   after: queries.Cursor | None = None) -> list[queries.MemberRow]:
+                   hidden: Mapping[str, pv.HiddenNode], node: Node | queries.NodeRef, *,
+                   limit: int = 50, after: queries.Cursor | None = None
+                   ) -> list[queries.MemberRow]:
     """Members under ``node`` that V may see listed, in display order; [] when the node
     itself is hidden from V (the API answers 404 exactly as for an unknown node)."""
     under = tokens(node.path)

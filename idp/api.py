@@ -146,13 +146,14 @@ def _uuid(text: str, unauthorized: bool = False) -> uuid.UUID:
 
 def _visible_node(node_id: uuid.UUID) -> Node:
     node = _session().get(Node, node_id)
-    if node is None or node.status != NodeStatus.ACTIVE:
-        raise NOT_FOUND
-    path = dv.tokens(node.path)
-    if not pv.covers(g.viewer.admin_scopes, path) and not pv.node_visible(g.viewer, path,
-                                                                          g.hidden):
+    if node is None or node.status != NodeStatus.ACTIVE or not _sees_node(node.path):
         raise NOT_FOUND
     return node
+
+
+def _sees_node(node_path: str) -> bool:
+    path = dv.tokens(node_path)
+    return pv.covers(g.viewer.admin_scopes, path) or pv.node_visible(g.viewer, path, g.hidden)
 
 
 def _charge(people: int) -> None:
@@ -220,7 +221,9 @@ def _limit() -> int:
 @bp.get("/nodes/<node_id>/people")
 def get_node_people(node_id: str) -> Response:
     """Everyone listed under the node for this viewer, in post order, keyset-paginated."""
-    node = _visible_node(_uuid(node_id))
+    node = queries.active_node_ref(_session(), _uuid(node_id))
+    if node is None or not _sees_node(node.path):
+        raise NOT_FOUND
     limit = _limit()
     after = _decode_cursor(request.args["cursor"]) if "cursor" in request.args else None
     rows = dv.listed_members(_session(), g.viewer, g.rules, g.hidden, node, limit=limit,
