@@ -79,6 +79,9 @@ SURNAMES = ("王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁�
 GIVEN = ("伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华玉萍红兰建国文辉力鹏飞斌宇浩凯"
          "健俊帆帅旭宁龙林欣婷雪琳晨晓云峰海波亮春梅燕琴颖慧佳嘉怡子轩梓涵博雅思源诗悦"
          "瑞泽锦荣德志勤宏毅晖立新东升永福祥和安康")
+# each phase's mobiles in their own range: a mobile is unique, and the Bulk phase's users
+# must not collide with the single POSTs' (409) when both phases run their full size
+MOBILES = {"s": 0, "b": 300_000_000, "p": 600_000_000}
 TITLES = ("科员", "副科长", "科长", "主任科员", "一级科员", "办事员")
 
 
@@ -148,7 +151,7 @@ def person(prefix: str, i: int, places: list[str] | None, rng: random.Random) ->
             "name": {"formatted": name, "familyName": name[0], "givenName": name[1:]},
             "emails": [{"value": f"{prefix}.{i:07d}@bench.gov.cn", "type": "work",
                         "primary": True}],
-            "phoneNumbers": [{"value": f"1{rng.choice('3589')}{i % 10**9:09d}",
+            "phoneNumbers": [{"value": f"1{rng.choice('3589')}{MOBILES[prefix] + i:09d}",
                               "type": "mobile"}]}
     if places is not None:
         user["schemas"] = [USER, GOV_USER]

@@ -10,10 +10,13 @@ import datetime as dt
 import uuid
 from dataclasses import dataclass
 from dataclasses import fields
+from typing import cast
 
 from pypinyin import Style
 from pypinyin import lazy_pinyin
+from sqlalchemy import Table
 from sqlalchemy import delete
+from sqlalchemy import insert
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -34,6 +37,7 @@ from directory.models import Account
 from directory.models import AccountStatus
 from directory.models import DeactivationReason
 from directory.models import Gender
+from directory.models import Node
 from directory.models import Person
 from directory.models import PersonStatus
 from directory.models import Post
@@ -95,11 +99,14 @@ def _set_name(person: Person, name: str | None) -> None:
     person.name_initials = "".join(lazy_pinyin(text, style=Style.FIRST_LETTER)).lower()
 
 
-def _set_sensitive(session: Session, settings: DirectorySettings, person: Person,
+def _set_sensitive(session: Session | None, settings: DirectorySettings, person: Person,
                    column: str, value: str) -> None:
+    """Encrypt and index a mobile or ID number; ``session`` None: the caller checks that no
+    one else has it (``add_batch``, one query for a whole batch)."""
     normal = normalise_mobile(value) if column == "mobile" else normalise_id_number(value)
     digest = settings.cipher.lookup_hash(normal, column)
-    owner = queries.person_by_lookup_hash(session, column, digest)
+    owner = (queries.person_by_lookup_hash(session, column, digest) if session is not None
+             else None)
     if owner is not None and owner.id != person.id:
         raise conflict(f"directory.person.{column}_taken", f"{column} belongs to another person",
                        column)
@@ -107,7 +114,7 @@ def _set_sensitive(session: Session, settings: DirectorySettings, person: Person
     setattr(person, f"{column}_hash", digest)
 
 
-def _apply(session: Session, settings: DirectorySettings, person: Person,
+def _apply(session: Session | None, settings: DirectorySettings, person: Person,
            data: PersonData) -> dict[str, object]:
     """Validate and apply the non-None fields of ``data``; returns the changes (scrubbed)."""
     changed: dict[str, object] = {}
@@ -163,17 +170,85 @@ def add(session: Session, settings: DirectorySettings, ctx: audit.Context, data:
     if data.name is None:
         raise invalid("directory.person.name", "name is required", "name")
     node = tree.get_active(session, primary.node_id) if primary is not None else None
+    if node is not None and not person.visibility_class_explicit:
+        # the class is known before the INSERT: no UPDATE of the person and its post after
+        person.visibility_class = classes.class_for_node(session, node)
     session.add(person)
     session.flush()
     if primary is not None and node is not None:
         _new_post(session, person, PostKind.PRIMARY, primary)
-        if not person.visibility_class_explicit:
-            person.visibility_class = classes.class_for_node(session, node)
-    session.flush()
     audit.record(session, "person.added", ctx, target_type="person", target_id=person.id,
                  summary={"fields": sorted(changed), "primary_node": primary and primary.node_id,
                           "visibility_class": person.visibility_class.value})
     return person
+
+
+@dataclass
+class _Batched:
+    person: Person
+    changed: dict[str, object]
+    spec: PostSpec
+    node: Node
+
+
+def add_batch(session: Session, settings: DirectorySettings, ctx: audit.Context,
+              items: list[tuple[PersonData, PostSpec]]) -> list[Person | DomainError]:
+    """``add`` for many people with a primary post each, as one batch (SCIM Bulk, #5): the
+    same checks and audit records, with one query for every mobile and ID number of the
+    batch (taken already, or twice in it), the class once per node, and the rows inserted
+    together. Each item gets its person or the DomainError that refused it (nothing of a
+    refused item is written). The caller runs it in a SAVEPOINT: a database refusal (a
+    concurrent writer took a value meanwhile) fails the whole batch."""
+    out: list[_Batched | DomainError] = []
+    for data, spec in items:
+        person = Person(id=uuid.uuid4(), visibility_class=VisibilityClass.Q3)
+        try:
+            if data.name is None:
+                raise invalid("directory.person.name", "name is required", "name")
+            changed = _apply(None, settings, person, data)
+            out.append(_Batched(person, changed, spec, tree.get_active(session, spec.node_id)))
+        except DomainError as exc:
+            out.append(exc)
+    _refuse_taken(session, out)
+    added = [b for b in out if isinstance(b, _Batched)]
+    classes_at: dict[uuid.UUID, VisibilityClass] = {}
+    for b in added:
+        if not b.person.visibility_class_explicit:
+            if b.node.id not in classes_at:
+                classes_at[b.node.id] = classes.class_for_node(session, b.node)
+            b.person.visibility_class = classes_at[b.node.id]
+    session.add_all([b.person for b in added])
+    session.flush()
+    if added:  # one executemany; the post carries its person's class (Post.person_class)
+        session.connection().execute(insert(cast(Table, Post.__table__)), [
+            {"id": uuid.uuid4(), "person_id": b.person.id, "node_id": b.node.id,
+             "node_path": b.node.path, "hidden_top": b.node.hidden_top,
+             "person_class": b.person.visibility_class, "kind": PostKind.PRIMARY,
+             "title": b.spec.title, "sort_order": b.spec.sort_order, "start_date": None,
+             "end_date": None} for b in added])
+    for b in added:
+        audit.record(session, "person.added", ctx, target_type="person", target_id=b.person.id,
+                     summary={"fields": sorted(b.changed), "primary_node": b.spec.node_id,
+                              "visibility_class": b.person.visibility_class.value})
+    return [b.person if isinstance(b, _Batched) else b for b in out]
+
+
+def _refuse_taken(session: Session, out: list[_Batched | DomainError]) -> None:
+    """Items whose mobile or ID number another person has, or an earlier item of the batch,
+    become the DomainError ``_set_sensitive`` raises."""
+    for column in ("mobile", "id_number"):
+        attr = Person.mobile_hash if column == "mobile" else Person.id_number_hash
+        digests = {getattr(b.person, f"{column}_hash") for b in out
+                   if isinstance(b, _Batched)} - {None}
+        taken = set(session.scalars(select(attr).where(attr.in_(digests)))) if digests else set()
+        for i, b in enumerate(out):
+            digest = getattr(b.person, f"{column}_hash") if isinstance(b, _Batched) else None
+            if digest is None:
+                continue
+            if digest in taken:
+                out[i] = conflict(f"directory.person.{column}_taken",
+                                  f"{column} belongs to another person", column)
+            taken.add(digest)
 
 
 def update(session: Session, settings: DirectorySettings, ctx: audit.Context,

@@ -8,22 +8,31 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 import uuid
+from typing import cast
 
+from sqlalchemy import Table
+from sqlalchemy import insert
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from directory import accounts
 from directory import apps
 from directory import audit
 from directory.db import utcnow
+from directory.errors import DomainError
 from directory.errors import conflict
 from directory.errors import invalid
 from directory.errors import not_found
+from directory.models import Account
+from directory.models import AccountType
 from directory.models import Node
 from directory.models import ScimIdentity
 from directory.models import ScimToken
 from directory.models import Tag
 from directory.scim_store import TOKEN_PREFIX
 from directory.scim_store import token_digest
+from directory.settings import DirectorySettings
+from policies.accounts import check_new_account
 
 MAX_TOKEN_DAYS = 366
 
@@ -61,8 +70,10 @@ def set_node_order(session: Session, ctx: audit.Context, node_: Node, order: int
                  summary={"before": before, "after": order})
 
 
-def _identity(session: Session, person_id: uuid.UUID) -> ScimIdentity:
-    row = session.get(ScimIdentity, person_id)
+def _identity(session: Session, person_id: uuid.UUID, new: bool = False) -> ScimIdentity:
+    """The person's SCIM identity row; ``new``: the person was added in this transaction
+    and this is its first SCIM write, so there is none to read."""
+    row = None if new else session.get(ScimIdentity, person_id)
     if row is None:
         row = ScimIdentity(person_id=person_id)
         session.add(row)
@@ -70,13 +81,14 @@ def _identity(session: Session, person_id: uuid.UUID) -> ScimIdentity:
 
 
 def set_user_name(session: Session, ctx: audit.Context, person_id: uuid.UUID,
-                  user_name: str) -> None:
+                  user_name: str, *, new: bool = False) -> ScimIdentity:
     """Record the SCIM userName of a person (the unique key catches a concurrent twin)."""
-    row = _identity(session, person_id)
+    row = _identity(session, person_id, new)
     row.user_name, row.user_name_key = user_name.strip(), user_name.strip().lower()
     session.flush()
     audit.record(session, "person.scim_user_name_set", ctx, target_type="person",
                  target_id=person_id, summary={"user_name": user_name.strip()})
+    return row
 
 
 def set_enterprise(session: Session, ctx: audit.Context, person_id: uuid.UUID,
@@ -115,3 +127,58 @@ def revoke_token(session: Session, ctx: audit.Context, token_id: uuid.UUID) -> N
         session.flush()
         audit.record(session, "scim.token_revoked", ctx, target_type="app",
                      target_id=row.app_id, summary={"token_id": row.id})
+
+
+def add_identities(session: Session, ctx: audit.Context,
+                   rows: list[tuple[uuid.UUID, str, str | None]]) -> None:
+    """``set_user_name`` (and ``set_enterprise`` with an employeeNumber and no manager) for
+    people added in this transaction, as one batch (SCIM Bulk, #5): one flush, the same
+    audit records. ``rows``: (person id, userName, employeeNumber)."""
+    if rows:  # one executemany (see add_accounts)
+        session.connection().execute(insert(cast(Table, ScimIdentity.__table__)), [
+            {"person_id": pid, "user_name": name.strip(), "user_name_key": name.strip().lower(),
+             "employee_number": number, "manager_id": None} for pid, name, number in rows])
+    for pid, name, number in rows:
+        audit.record(session, "person.scim_user_name_set", ctx, target_type="person",
+                     target_id=pid, summary={"user_name": name.strip()})
+        if number is not None:
+            audit.record(session, "person.enterprise_set", ctx, target_type="person",
+                         target_id=pid, summary={"employee_number": number,
+                                                 "manager_id": None})
+
+
+def add_accounts(session: Session, settings: DirectorySettings, ctx: audit.Context,
+                 wanted: list[tuple[uuid.UUID, list[str]]]) -> list[uuid.UUID | DomainError]:
+    """``accounts.create`` of a user account without a password for each person added in
+    this transaction (so active, and without an account), as one batch (SCIM Bulk, #5):
+    each gets the first of its candidate names that no account has and no earlier item
+    took (one query for all), else the DomainError ``accounts.create`` raises. The rows go
+    in as one executemany (the ORM would send one statement of all rows with RETURNING,
+    whose text the driver parses slowly); returns the new accounts' ids."""
+    refusal = check_new_account("user", None, utcnow(), settings.accounts)
+    if refusal is not None:
+        raise invalid(refusal.code, refusal.message, refusal.field)
+    names = {n.strip().lower() for _pid, candidates in wanted for n in candidates[:1]}
+    taken = set(session.scalars(select(Account.username).where(Account.username.in_(names)))
+                ) if names else set()
+    out: list[uuid.UUID | DomainError] = []
+    rows: list[dict[str, object]] = []
+    for pid, candidates in wanted:
+        free = next((n for n in (c.strip().lower() for c in candidates)
+                     if n not in taken and accounts.USERNAME.match(n)), None)
+        if free is None:
+            out.append(conflict("directory.account.username_taken", "username is taken",
+                                "username"))
+            continue
+        taken.add(free)
+        out.append(uuid.uuid4())
+        rows.append({"id": out[-1], "username": free, "type": AccountType.USER,
+                     "person_id": pid, "must_change_password": True})
+    if rows:
+        session.connection().execute(insert(cast(Table, Account.__table__)), rows)
+    for row in rows:
+        audit.record(session, "account.created", ctx, target_type="account",
+                     target_id=row["id"], summary={
+                         "username": row["username"], "type": "user",
+                         "person_id": row["person_id"], "expires_at": None, "password": False})
+    return out

@@ -18,6 +18,7 @@ from directory.models import ScimIdentity
 from directory.models import Tag
 from directory.models import TagMember
 from directory.models import TagShare
+from directory.queries import ancestor_paths
 from directory.queries import ancestors
 from directory.scim_store import Client
 from directory.scim_store import node_visible
@@ -98,3 +99,44 @@ def enterprise_of(session: Session,
                            .outerjoin(manager, manager.id == ScimIdentity.manager_id)
                            .where(ScimIdentity.person_id.in_(person_ids)))
     return {pid: (number, boss) for pid, number, boss in rows}
+
+
+def identities_of(session: Session, person_ids: list[uuid.UUID]) -> dict[
+        uuid.UUID, tuple[Account | None, str | None, str | None, Person | None]]:
+    """(account, SCIM userName, employeeNumber, manager) of each person, in one statement
+    (what ``accounts_of``, ``user_names`` and ``enterprise_of`` read in three)."""
+    manager = aliased(Person)
+    rows = session.execute(
+        select(Person.id, Account, ScimIdentity.user_name, ScimIdentity.employee_number, manager)
+        .outerjoin(Account, Account.person_id == Person.id)
+        .outerjoin(ScimIdentity, ScimIdentity.person_id == Person.id)
+        .outerjoin(manager, manager.id == ScimIdentity.manager_id)
+        .where(Person.id.in_(person_ids)))
+    return {pid: (account, name, number, boss) for pid, account, name, number, boss in rows}
+
+
+def visible_posts_of(session: Session, client: Client, person_ids: list[uuid.UUID]) -> dict[
+        uuid.UUID, list[tuple[Post, Node]]]:
+    """Each person's active posts at nodes the client sees, with the node, in one
+    statement (``posts_of`` + ``visible_node_ids`` + ``nodes_by_id``)."""
+    out: dict[uuid.UUID, list[tuple[Post, Node]]] = {p: [] for p in person_ids}
+    for post, node_ in session.execute(
+            select(Post, Node).join(Node, Node.id == Post.node_id)
+            .where(Post.person_id.in_(person_ids), Post.active, node_visible(client))
+            .order_by(Post.kind, Post.created_at)):
+        out[post.person_id].append((post, node_))
+    return out
+
+
+def units_of(session: Session, nodes: list[Node]) -> dict[uuid.UUID, Node | None]:
+    """The nearest unit (使用单位) at or above each node, in one statement."""
+    paths = {p for n in nodes for p in ancestor_paths(n.path)}
+    if not paths:
+        return {}
+    units = {u.path: u for u in session.scalars(
+        select(Node).where(Node.path.in_(paths), Node.is_unit))}
+    out: dict[uuid.UUID, Node | None] = {}
+    for n in nodes:
+        found = [units[p] for p in ancestor_paths(n.path) if p in units]
+        out[n.id] = max(found, key=lambda u: u.level) if found else None
+    return out

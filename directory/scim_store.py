@@ -43,6 +43,7 @@ from directory.db import utcnow
 from directory.errors import precondition
 from directory.models import Account
 from directory.models import App
+from directory.models import AppDirectoryScope
 from directory.models import AppStatus
 from directory.models import Node
 from directory.models import NodeStatus
@@ -91,11 +92,16 @@ class Client:
 
 
 def load_client(session: Session, client_id: str) -> Client | None:
-    app = apps.by_client_id(session, client_id)
-    if app is None or app.status != AppStatus.ONLINE:
+    """The app and its active scope nodes in one statement (every request authenticates)."""
+    rows = session.execute(
+        select(App, Node).outerjoin(AppDirectoryScope, AppDirectoryScope.app_id == App.id)
+        .outerjoin(Node, and_(Node.id == AppDirectoryScope.node_id,
+                              Node.status == NodeStatus.ACTIVE))
+        .where(App.client_id == client_id).order_by(Node.path)).all()
+    if not rows or rows[0][0].status != AppStatus.ONLINE:
         return None
-    scopes = [n for n in apps.directory_access(session, app)[0]
-              if n.status == NodeStatus.ACTIVE]
+    app = rows[0][0]
+    scopes = [n for _app, n in rows if n is not None]
     access = pv.AppAccess(app_id=str(app.id), scopes=tuple(dv.tokens(n.path) for n in scopes))
     return Client(app=app, access=access, scope_nodes=tuple(scopes))
 
@@ -307,11 +313,12 @@ def external_id_taken(session: Session, client: Client, model: type[Person] | ty
 
 
 def user_name_taken(session: Session, user_name: str) -> bool:
-    """userName is unique, whatever the case, among SCIM identities and account names."""
+    """userName is unique, whatever the case, among SCIM identities and account names
+    (one statement: two unique-index probes)."""
     key = user_name.strip().lower()
-    return (session.scalar(select(ScimIdentity.person_id).where(
-        ScimIdentity.user_name_key == key)) is not None
-        or session.scalar(select(Account.id).where(Account.username == key)) is not None)
+    return bool(session.scalar(select(or_(
+        exists(select(ScimIdentity.person_id).where(ScimIdentity.user_name_key == key)),
+        exists(select(Account.id).where(Account.username == key))))))
 
 
 TOKEN_PREFIX = "scim_"  # tells these tokens from JWTs at a glance (and to secret scanners)
@@ -337,3 +344,21 @@ def token_client_id(session: Session, presented: str) -> str | None:
     if token.revoked_at is not None or token.expires_at <= utcnow():
         return None
     return str(client_id)
+
+
+def user_names_taken(session: Session, keys: set[str]) -> set[str]:
+    """``user_name_taken`` for many lower-cased userNames at once: those taken."""
+    if not keys:
+        return set()
+    found = set(session.scalars(select(ScimIdentity.user_name_key).where(
+        ScimIdentity.user_name_key.in_(keys))))
+    return {k for k in found if k is not None} | set(session.scalars(select(
+        Account.username).where(Account.username.in_(keys))))
+
+
+def external_ids_taken(session: Session, client: Client, external_ids: set[str]) -> set[str]:
+    """``external_id_taken`` of Users for many externalIds at once: those taken."""
+    if not external_ids:
+        return set()
+    return {e for e in session.scalars(select(Person.external_id).where(
+        Person.external_id.in_(external_ids), person_visible(client))) if e is not None}

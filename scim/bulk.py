@@ -1,5 +1,9 @@
 """Bulk (RFC 7644 §3.7): up to ``MAX_OPERATIONS`` operations in one request of at most
-``MAX_PAYLOAD`` bytes (413 beyond either), each its own unit of work.
+``MAX_PAYLOAD`` bytes (413 beyond either), in one transaction: each operation runs in its
+own SAVEPOINT, so a refused operation changes nothing and the others stand, and what
+succeeded is committed together at the end (one COMMIT and one append to the audit chain
+a request instead of one each an operation; the client, its scope and the OrgUnits posts
+name are looked up once a request).
 
 * ``bulkId:<id>`` anywhere in an operation's path or data stands for the id of the resource
   created by the POST with that bulkId (RFC 7644 §3.7.2): a node and its people in one
@@ -17,6 +21,9 @@ from typing import Any
 
 from directory import scim_store as store
 from directory.errors import DomainError
+from directory.models import Node
+from scim import batch
+from scim import document as d
 from scim import errors
 from scim import resources
 from scim import schemas as s
@@ -25,6 +32,8 @@ from scim.mapping import etag
 
 REFERENCE = re.compile(r"bulkId:([A-Za-z0-9._~-]+)")
 PATH = re.compile(r"^/?(Users|Groups|OrgUnits)(?:/([^/]+))?$")
+USERS_PATH = re.compile(r"^/?Users$")
+RUN = 500  # Users created together at most
 
 
 def _refs(value: Any) -> set[str]:
@@ -96,30 +105,95 @@ def run(body: Any, call: Call, base: str,
     created: dict[str, str] = {}
     results: dict[int, dict[str, Any]] = {}
     failures = 0
-    for i in [*order, *sorted(cyclic)]:
-        if fail_on is not None and failures >= fail_on:
-            break
-        op = ops[i]
-        result: dict[str, Any] = {"method": str(op["method"]).upper()}
-        if op.get("bulkId"):
-            result["bulkId"] = op["bulkId"]
-        try:
-            if i in cyclic:
-                raise errors.ScimError(409, "circular bulkId reference", "invalidValue")
-            missing = _refs([op.get("path"), op.get("data")]) - set(created)
-            if missing:
-                raise errors.invalid_value(f"bulkId {sorted(missing)[0]} was not created")
-            result |= _one(call, result["method"], _resolve(op["path"], created),
-                           _resolve(op.get("data"), created),
-                           parse_etag(op.get("version")), base)
-            if result["method"] == "POST" and op.get("bulkId"):
-                created[op["bulkId"]] = result["location"].rsplit("/", 1)[-1]
-        except (errors.ScimError, DomainError, store.IntegrityError, store.DataError) as exc:
-            failures += 1
-            error = _as_scim(exc)
-            result |= {"status": str(error.status), "response": error.body()}
-        results[i] = result
+    run_: dict[int, dict[str, Any]] = {}  # plain User POSTs to create together (scim/batch.py)
+    with call.session.begin():
+        for i in [*order, *sorted(cyclic)]:
+            if fail_on is not None and failures >= fail_on:
+                break
+            doc = _batched(ops[i]) if fail_on is None and i not in cyclic else None
+            if doc is not None:
+                run_[i] = doc
+                if len(run_) >= RUN:
+                    failures += _create_users(call, ops, run_, created, results, base)
+                    run_ = {}
+                continue
+            failures += _create_users(call, ops, run_, created, results, base)
+            run_ = {}
+            ok, results[i] = _operation(call, ops[i], i in cyclic, created, base, parse_etag)
+            failures += not ok
+        failures += _create_users(call, ops, run_, created, results, base)
     return {"schemas": [s.BULK_RESPONSE], "Operations": [results[i] for i in sorted(results)]}
+
+
+def _batched(op: dict[str, Any]) -> dict[str, Any] | None:
+    """The canonical document of a POST of a plain User that references no bulkId: created
+    in a run with others. Runs are used only without failOnErrors (which counts errors in
+    request order)."""
+    if str(op["method"]).upper() != "POST" or USERS_PATH.match(op["path"]) is None \
+            or _refs(op.get("data")) or op.get("version") is not None:
+        return None
+    try:
+        doc = d.canonical(op.get("data"), s.USERS)
+    except errors.ScimError:
+        return None  # refused as any operation is
+    return doc if batch.batchable(doc) else None
+
+
+def _create_users(call: Call, ops: list[dict[str, Any]], docs: dict[int, dict[str, Any]],
+                  created: dict[str, str], results: dict[int, dict[str, Any]],
+                  base: str) -> int:
+    """Create a run of Users in one SAVEPOINT; if the database refuses it (a concurrent
+    writer), one by one as any operation. Returns the number of errors."""
+    if not docs:
+        return 0
+    try:
+        with call.session.begin_nested():
+            outcomes = batch.create(call, list(docs.values()))
+            call.session.flush()
+    except (errors.ScimError, DomainError, store.IntegrityError, store.DataError):
+        for i in docs:
+            _ok, results[i] = _operation(call, ops[i], False, created, base, lambda _v: None)
+        return sum(results[i]["status"] != "201" for i in docs)
+    for i, outcome in zip(docs, outcomes, strict=True):
+        if isinstance(outcome, Exception):
+            results[i] = _failed(ops[i], outcome)
+            continue
+        created[ops[i]["bulkId"]] = str(outcome.id)
+        results[i] = {"method": "POST", "bulkId": ops[i]["bulkId"], "status": "201",
+                      "version": etag(outcome.version),
+                      "location": f"{base}{s.USERS.endpoint}/{outcome.id}"}
+    return sum(results[i]["status"] != "201" for i in docs)
+
+
+def _failed(op: dict[str, Any], exc: Exception) -> dict[str, Any]:
+    error = _as_scim(exc)
+    result = {"method": str(op["method"]).upper(), "status": str(error.status),
+              "response": error.body()}
+    return result | ({"bulkId": op["bulkId"]} if op.get("bulkId") else {})
+
+
+def _operation(call: Call, op: dict[str, Any], cyclic: bool, created: dict[str, str],
+               base: str, parse_etag: Callable[[str | None], int | None],
+               ) -> tuple[bool, dict[str, Any]]:
+    """One operation's result (RFC 7644 §3.7.3): its status, location and version, or its
+    error; whether it succeeded."""
+    result: dict[str, Any] = {"method": str(op["method"]).upper()}
+    if op.get("bulkId"):
+        result["bulkId"] = op["bulkId"]
+    try:
+        if cyclic:
+            raise errors.ScimError(409, "circular bulkId reference", "invalidValue")
+        missing = _refs([op.get("path"), op.get("data")]) - set(created)
+        if missing:
+            raise errors.invalid_value(f"bulkId {sorted(missing)[0]} was not created")
+        result |= _one(call, result["method"], _resolve(op["path"], created),
+                       _resolve(op.get("data"), created), parse_etag(op.get("version")), base)
+        if result["method"] == "POST" and op.get("bulkId"):
+            created[op["bulkId"]] = result["location"].rsplit("/", 1)[-1]
+        return True, result
+    except (errors.ScimError, DomainError, store.IntegrityError, store.DataError) as exc:
+        error = _as_scim(exc)
+        return False, result | {"status": str(error.status), "response": error.body()}
 
 
 def _as_scim(exc: Exception) -> errors.ScimError:
@@ -138,7 +212,9 @@ def _one(call: Call, method: str, path: str, data: Any, version: int | None,
     if match is None or (method == "POST") != (match.group(2) is None):
         raise errors.invalid_path(f"'{path}' is not a resource path for {method}")
     kind = resources.KINDS[match.group(1)]
-    with call.session.begin():
+    if kind.model is Node:  # a node written may change what the next operation sees
+        call.nodes.clear()
+    with call.session.begin_nested():
         if method == "POST":
             row = resources.create(kind, call, data)
         elif method == "PUT":
@@ -148,7 +224,8 @@ def _one(call: Call, method: str, path: str, data: Any, version: int | None,
         else:
             resources.delete(kind, call, match.group(2), version)
             return {"status": "204", "location": f"{base}{kind.rtype.endpoint}/{match.group(2)}"}
-        call.session.flush()
-        call.session.refresh(row)
+        call.session.flush()  # a refusal by the database is this operation's, in its savepoint
+        if method != "POST":  # a new row holds its version already; a changed one re-reads
+            call.session.refresh(row)
         return {"status": "201" if method == "POST" else "200", "version": etag(row.version),
                 "location": f"{base}{kind.rtype.endpoint}/{row.id}"}

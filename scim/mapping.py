@@ -44,27 +44,25 @@ def _clean(doc: dict[str, Any]) -> dict[str, Any]:
 
 def users(session: Any, client: store.Client, settings: DirectorySettings, base: str,
           people: list[Person]) -> list[dict[str, Any]]:
+    """Four statements for a whole page: identities (account, userName, enterprise), the
+    visible posts with their nodes, the units above those nodes, the groups."""
     ids = [p.id for p in people]
-    accounts = related.accounts_of(session, ids)
-    names = related.user_names(session, ids)
-    enterprise = related.enterprise_of(session, ids)
-    posts = related.posts_of(session, ids)
+    identities = related.identities_of(session, ids)
+    posted = related.visible_posts_of(session, client, ids)
+    nodes = {n.id: n for pairs in posted.values() for _post, n in pairs}
+    units = related.units_of(session, list(nodes.values()))  # once per node
     groups = related.groups_of(session, client, ids)
-    seen = store.visible_node_ids(session, client, {p.node_id for ps in posts.values()
-                                                    for p in ps})
-    posts = {pid: [p for p in ps if p.node_id in seen] for pid, ps in posts.items()}
-    nodes = related.nodes_by_id(session, seen)
-    units = {n.id: related.unit_of(session, n) for n in nodes.values()}  # once per node
-    docs = [_user(session, settings, base, p, names.get(p.id) or getattr(
-        accounts.get(p.id), "username", None), accounts.get(p.id), posts[p.id], groups[p.id],
-        nodes, units) for p in people]
-    for doc, person in zip(docs, people, strict=True):
-        number, boss = enterprise.get(person.id, (None, None))
+    docs = []
+    for p in people:
+        account, user_name, number, boss = identities.get(p.id, (None, None, None, None))
+        doc = _user(session, settings, base, p, user_name or getattr(account, "username", None),
+                    account, [post for post, _n in posted[p.id]], groups[p.id], nodes, units)
         section = doc.setdefault(s.ENTERPRISE, {})
         if number:
             section["employeeNumber"] = number
         if boss is not None:
             section["manager"] = {"value": str(boss.id), "$ref": f"{base}/Users/{boss.id}"}
+        docs.append(doc)
     return docs
 
 

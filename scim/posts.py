@@ -39,6 +39,16 @@ def _date(value: Any, name: str) -> dt.date | None:
         raise errors.invalid_value(f"'{name}' is a date (YYYY-MM-DD)") from exc
 
 
+def visible_node(call: Call, node_id: str) -> Any:
+    """The OrgUnit a post names, if the client sees it (once per request, see Call.nodes)."""
+    node = call.nodes.get(node_id)
+    if node is None:
+        node = store.node(call.session, call.client, node_id)
+        if node is not None:
+            call.nodes[node_id] = node
+    return node
+
+
 def wanted(call: Call, doc: dict[str, Any]) -> list[PostWish] | None:
     items = doc.get(s.GOV_USER, {}).get("posts")
     if items is None:
@@ -49,7 +59,7 @@ def wanted(call: Call, doc: dict[str, Any]) -> list[PostWish] | None:
     for item in items:
         if not isinstance(item, dict):
             raise errors.invalid_value("a post is an object")
-        node = store.node(call.session, call.client, str(item.get("node") or ""))
+        node = visible_node(call, str(item.get("node") or ""))
         if node is None:
             raise errors.invalid_value("a post names an OrgUnit that does not exist")
         kind = item.get("kind") or ("primary" if len(items) == 1 else "concurrent")
@@ -77,9 +87,8 @@ def add(call: Call, person_id: uuid.UUID, wishes: list[PostWish]) -> None:
 
 
 def visible(call: Call, person: Person) -> list[Any]:
-    posts = related.posts_of(call.session, [person.id])[person.id]
-    seen = store.visible_node_ids(call.session, call.client, {p.node_id for p in posts})
-    return [p for p in posts if p.node_id in seen]
+    return [post for post, _node in related.visible_posts_of(
+        call.session, call.client, [person.id])[person.id]]
 
 
 def update(call: Call, person: Person, wishes: list[PostWish]) -> None:

@@ -63,9 +63,13 @@ def found(kind: Kind, call: Call, resource_id: str) -> Any:
     return row
 
 
-def render_one(kind: Kind, call: Call, base: str, row: Any) -> dict[str, Any]:
+def render_one(kind: Kind, call: Call, base: str, row: Any, *, created: bool = False) -> dict[
+        str, Any]:
+    """A row just created holds every column already (all defaults are made in Python):
+    no re-read; a changed one is re-read after the flush."""
     call.session.flush()
-    call.session.refresh(row)
+    if not created:
+        call.session.refresh(row)
     return kind.render(call, base, [row])[0]
 
 

@@ -20,10 +20,10 @@ from typing import Any
 
 from directory import accounts
 from directory import people
-from directory import queries
 from directory import scim_commands as commands
 from directory import scim_queries as related
 from directory import scim_store as store
+from directory.errors import DomainError
 from directory.models import AccountStatus
 from directory.models import Person
 from directory.models import PostKind
@@ -97,7 +97,8 @@ def _compose(family: Any, given: Any) -> str | None:
     return " ".join(x for x in (given, family) if x)
 
 
-def set_enterprise(call: Call, person: Person, doc: dict[str, Any]) -> None:
+def set_enterprise(call: Call, person: Person, doc: dict[str, Any], *,
+                   new: bool = False) -> None:
     """employeeNumber and manager (RFC 7643 §4.3); Entra's legacy dialect sends the
     manager as a bare id string, read as its value."""
     section = doc.get(s.ENTERPRISE, {})
@@ -109,8 +110,8 @@ def set_enterprise(call: Call, person: Person, doc: dict[str, Any]) -> None:
         boss = store.person(call.session, call.client, manager_ref)
         if boss is None or boss.id == person.id:
             raise errors.invalid_value("manager names a User that does not exist")
-    current_number, current_boss = related.enterprise_of(call.session, [person.id]).get(
-        person.id, (None, None))
+    current_number, current_boss = (None, None) if new else related.enterprise_of(
+        call.session, [person.id]).get(person.id, (None, None))
     boss_id = boss.id if boss else None
     if (number, boss_id) != (current_number, current_boss.id if current_boss else None):
         commands.set_enterprise(call.session, call.ctx, person.id, number, boss_id)
@@ -136,21 +137,33 @@ def check_user_name(value: Any) -> str:
     return text
 
 
-def account_name(call: Call, user_name: str) -> str:
-    """The login name of the account behind a SCIM userName: the userName itself when it
-    fits the account rule, else a readable derivation (``a.b@x.cn`` → ``a.b.x.cn``)."""
+def account_names(user_name: str) -> list[str]:
+    """Login names for the account behind a SCIM userName, best first: the userName itself
+    when it fits the account rule, else a readable derivation (``a.b@x.cn`` → ``a.b.x.cn``),
+    then that with a random suffix."""
     base = re.sub(r"[^a-z0-9._-]+", ".", user_name.lower()).strip("._-")[:56] or "user"
     if len(base) < 3:
         base = f"{base}-user"
     candidates = [base, *(f"{base}-{secrets.token_hex(3)}" for _ in range(3))]
-    for name in candidates:
-        if accounts.USERNAME.match(name) and queries.account_by_username(
-                call.session, name) is None:
-            return name
+    return [name for name in candidates if accounts.USERNAME.match(name)]
+
+
+def create_account(call: Call, person_id: uuid.UUID, user_name: str,
+                   password: str | None = None) -> Any:
+    """The person's account under the first free name: ``accounts.create`` checks the name
+    before it writes anything, so a taken one is simply the next candidate's turn."""
+    for name in account_names(user_name):
+        try:
+            return accounts.create(call.session, call.settings, call.ctx, username=name,
+                                   account_type="user", person_id=person_id,
+                                   password=password, must_change_password=True)
+        except DomainError as exc:
+            if exc.code != "directory.account.username_taken":
+                raise
     raise errors.uniqueness("no free account name for this userName")
 
 
-def _active(doc: dict[str, Any]) -> bool | None:
+def check_active(doc: dict[str, Any]) -> bool | None:
     value = doc.get("active")
     if value is not None and not isinstance(value, bool):
         raise errors.invalid_value("'active' is a boolean")
@@ -159,7 +172,7 @@ def _active(doc: dict[str, Any]) -> bool | None:
 
 def create(call: Call, doc: dict[str, Any]) -> Person:
     user_name = check_user_name(doc.get("userName"))
-    _active(doc)
+    check_active(doc)
     if store.user_name_taken(call.session, user_name):
         raise errors.uniqueness("userName is taken")
     values = wanted(doc)
@@ -175,13 +188,9 @@ def create(call: Call, doc: dict[str, Any]) -> Person:
     person = people.add(call.session, call.settings, call.ctx, data,
                         people.PostSpec(primary.node_id, primary.title, primary.order))
     posts.add(call, person.id, [w for w in wishes if w.kind != "primary"])
-    set_enterprise(call, person, doc)
-    password = doc.get("password")
-    commands.set_user_name(call.session, call.ctx, person.id, user_name)
-    account = accounts.create(call.session, call.settings, call.ctx,
-                              username=account_name(call, user_name), account_type="user",
-                              person_id=person.id,
-                              password=as_text(password, "password"), must_change_password=True)
+    commands.set_user_name(call.session, call.ctx, person.id, user_name, new=True)
+    set_enterprise(call, person, doc, new=True)
+    account = create_account(call, person.id, user_name, as_text(doc.get("password"), "password"))
     if doc.get("active") is False:
         accounts.freeze(call.session, call.ctx, account.id)
     return person
@@ -220,14 +229,12 @@ def replace(call: Call, person: Person, doc: dict[str, Any]) -> None:
         if store.user_name_taken(call.session, user_name):
             raise errors.uniqueness("userName is taken")
         commands.set_user_name(call.session, call.ctx, person.id, user_name)
-        account = accounts.create(call.session, call.settings, call.ctx,
-                                  username=account_name(call, user_name), account_type="user",
-                                  person_id=person.id)
+        account = create_account(call, person.id, user_name)
     if account is not None:
         if isinstance(doc.get("password"), str):
             accounts.set_password(call.session, call.settings, call.ctx, account.id,
                                   doc["password"], must_change=True)
-        active = _active(doc)
+        active = check_active(doc)
         if active is False and account.status == AccountStatus.ACTIVE:
             accounts.freeze(call.session, call.ctx, account.id)
         elif active is True and account.status == AccountStatus.FROZEN:

@@ -266,7 +266,7 @@ def search_resources(endpoint: str) -> Response:
 # -- resources (RFC 7644 §3.3, §3.4.1, §3.5, §3.6) ------------------------------------------
 
 def _one(kind: Kind, call: Call, row: Any, status: int = 200) -> Response:
-    doc = resources.render_one(kind, call, _base(), row)
+    doc = resources.render_one(kind, call, _base(), row, created=status == 201)
     doc = d.project(doc, kind.rtype, search.names(request.args.get("attributes")),
                     search.names(request.args.get("excludedAttributes")))
     headers = {"ETag": etag(row.version)}

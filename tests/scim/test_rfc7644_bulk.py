@@ -3,9 +3,13 @@ failOnErrors, circular references, maxOperations and maxPayloadSize (413)."""
 
 from __future__ import annotations
 
+from directory import audit
+from directory import scim_store
 from directory.models import Node
 from directory.models import Person
+from scim import batch
 from scim import schemas as s
+from tests.directory.helpers import audit_events
 
 
 def _bulk(*operations, **extra) -> dict:
@@ -112,3 +116,76 @@ def test_an_operation_after_a_failed_one_still_runs(edu, ids):
     ops = response.get_json(force=True)["Operations"]
     assert [o["status"] for o in ops] == ["201", "409", "200", "400", "201"]
     assert ops[1]["response"]["scimType"] == "uniqueness"
+
+
+def _plain(name: str, node: str, **extra) -> dict:
+    return {**_user(name, node), "emails": [{"value": f"{name}@qp.gov.cn", "type": "work"}],
+            **extra}
+
+
+def test_a_run_of_plain_users_answers_as_single_posts_would(edu, ids, sessions):
+    """Plain User POSTs are created together (scim/batch.py): each still gets its own
+    answer, a refused one writes nothing, the others stand, with the same rows and audit
+    records as a single POST makes."""
+    mobile = {"phoneNumbers": [{"value": "13912345678", "type": "mobile"}]}
+    response = edu.post("/Bulk", _bulk(
+        {"method": "POST", "path": "/Users", "bulkId": "a", "data": _plain(
+            "run.one", ids["office"], externalId="HR-1", **mobile, **{
+                s.ENTERPRISE: {"employeeNumber": "E-1"}})},
+        {"method": "POST", "path": "/Users", "bulkId": "b", "data": _plain(
+            "RUN.one", ids["office"])},                                   # userName twice
+        {"method": "POST", "path": "/Users", "bulkId": "c", "data": _plain(
+            "run.two", ids["office"], **mobile)},                         # mobile twice
+        {"method": "POST", "path": "/Users", "bulkId": "d", "data": _plain(
+            "run.three", ids["office"], externalId="HR-1")},              # externalId twice
+        {"method": "POST", "path": "/Users", "bulkId": "e", "data": _plain(
+            "run.four", ids["village"])},                                 # outside the scope
+        {"method": "POST", "path": "/Users", "bulkId": "f", "data": _plain(
+            "run.five", ids["office"], phoneNumbers=[{"value": "12", "type": "mobile"}])},
+        {"method": "POST", "path": "/Users", "bulkId": "g", "data": {
+            "schemas": [s.USER], "userName": "run.six", "displayName": "六"}},  # home node
+    ))
+    ops = response.get_json(force=True)["Operations"]
+    assert [(o["bulkId"], o["status"]) for o in ops] == [
+        ("a", "201"), ("b", "409"), ("c", "409"), ("d", "409"), ("e", "400"), ("f", "400"),
+        ("g", "201")]
+    assert [o["response"].get("scimType") for o in ops[1:4]] == ["uniqueness"] * 3
+    assert all(o["version"] == 'W/"1"' for o in (ops[0], ops[6]))
+    one = edu.get(ops[0]["location"].split("/scim/v2")[1]).get_json(force=True)
+    assert (one["userName"], one["externalId"], one[s.ENTERPRISE]["employeeNumber"],
+            one["phoneNumbers"], one["active"]) == (
+        "run.one", "HR-1", "E-1", [{"value": "13912345678", "type": "mobile"}], True)
+    assert one[s.GOV_USER]["posts"][0]["node"] == ids["office"]
+    six = edu.get(ops[6]["location"].split("/scim/v2")[1]).get_json(force=True)
+    assert six[s.GOV_USER]["posts"][0]["node"] == ids["edu"]
+    found = edu.get("/Users", filter='userName sw "run."').get_json(force=True)
+    assert sorted(r["userName"] for r in found["Resources"]) == ["run.one", "run.six"]
+    single = edu.post("/Users", _plain("run.seven", ids["office"]))
+    assert single.status_code == 201
+    events = audit_events(sessions)
+    actions = [e.action for e in events if e.actor.startswith("app:")]
+    assert actions.count("person.added") == 3 and actions.count("account.created") == 3
+    assert actions.count("person.scim_user_name_set") == 3
+    assert sorted(e.action for e in events if e.target_id == one["id"]) == [
+        "person.added", "person.enterprise_set", "person.scim_user_name_set"]
+    with sessions() as s_:
+        assert list(audit.verify(s_)) == []
+        assert s_.query(Person).filter(Person.name.like("run.%")).count() == 2  # one, seven
+        assert s_.query(Person).filter(Person.name == "六").count() == 1
+
+
+def test_a_run_the_database_refuses_goes_one_by_one(edu, ids, monkeypatch):
+    """A concurrent writer may take a value between the run's checks and its INSERTs: the
+    run's SAVEPOINT rolls back and each of its Users is created as any operation is."""
+    def refused(*_args):
+        raise scim_store.IntegrityError("INSERT", {}, Exception("taken meanwhile"))
+
+    monkeypatch.setattr(batch, "create", refused)
+    response = edu.post("/Bulk", _bulk(
+        {"method": "POST", "path": "/Users", "bulkId": "a", "data": _plain("late.one",
+                                                                          ids["office"])},
+        {"method": "POST", "path": "/Users", "bulkId": "b", "data": _plain("LATE.one",
+                                                                          ids["office"])}))
+    ops = response.get_json(force=True)["Operations"]
+    assert [o["status"] for o in ops] == ["201", "409"]
+    assert edu.get(ops[0]["location"].split("/scim/v2")[1]).status_code == 200

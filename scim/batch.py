@@ -1,0 +1,110 @@
+"""Users created in batches (SCIM Bulk, #5): a run of Bulk POSTs of plain Users goes
+through the same checks as ``users.create`` with one query per check for the whole run
+instead of one per User, and its rows are inserted together.
+
+A User is batched when it names no manager, sets no password, is not created inactive and
+has at most its one primary post (``batchable``); the others, and any run the database
+refuses (a concurrent writer took a userName meanwhile: the run's SAVEPOINT rolls back),
+go through ``users.create`` one by one. Each User of a run gets its own answer: its
+person, or the error that refused it, having written nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from directory import people
+from directory import scim_commands as commands
+from directory import scim_store as store
+from directory.errors import DomainError
+from directory.models import Person
+from scim import errors
+from scim import posts
+from scim import schemas as s
+from scim import users
+from scim.call import Call
+from scim.call import as_text
+
+
+def batchable(doc: Any) -> bool:
+    if not isinstance(doc, dict):
+        return False
+    gov, enterprise = doc.get(s.GOV_USER), doc.get(s.ENTERPRISE)
+    return (doc.get("password") is None and doc.get("active") is not False
+            and not (isinstance(enterprise, dict) and enterprise.get("manager"))
+            and not (isinstance(gov, dict) and isinstance(gov.get("posts"), list)
+                     and len(gov["posts"]) > 1))
+
+
+@dataclass
+class _User:
+    user_name: str
+    values: dict[str, Any]
+    wish: posts.PostWish
+    number: str | None
+
+
+def _parse(call: Call, doc: dict[str, Any]) -> _User:
+    """The checks of ``users.create`` that need no query (OrgUnits are looked up once)."""
+    user_name = users.check_user_name(doc.get("userName"))
+    users.check_active(doc)
+    values = users.wanted(doc)
+    wishes = posts.wanted(call, doc)
+    if wishes is None:
+        home = call.client.home
+        if home is None:
+            raise errors.invalid_value("the client has no scope to place a User in")
+        wishes = [posts.PostWish("primary", home.id, None, 0, None, None)]
+    number = as_text(doc.get(s.ENTERPRISE, {}).get("employeeNumber"), "employeeNumber")
+    return _User(user_name, values, wishes[0], number or None)
+
+
+def create(call: Call, docs: list[dict[str, Any]]) -> list[Person | Exception]:
+    """``users.create`` of each (canonical) document; call inside a SAVEPOINT."""
+    out: list[_User | Exception] = []
+    for doc in docs:
+        try:
+            out.append(_parse(call, doc))
+        except (errors.ScimError, DomainError) as exc:
+            out.append(exc)
+    _refuse_taken(call, out)
+    parsed = [(i, u) for i, u in enumerate(out) if isinstance(u, _User)]
+    added = people.add_batch(call.session, call.settings, call.ctx, [
+        (people.PersonData(**{k: v for k, v in u.values.items() if v is not None}),
+         people.PostSpec(u.wish.node_id, u.wish.title, u.wish.order)) for _i, u in parsed])
+    made: list[tuple[int, _User, Person]] = []
+    for (i, u), person in zip(parsed, added, strict=True):
+        if isinstance(person, Person):
+            made.append((i, u, person))
+        else:
+            out[i] = person
+    commands.add_identities(call.session, call.ctx,
+                            [(p.id, u.user_name, u.number) for _i, u, p in made])
+    accounts = commands.add_accounts(call.session, call.settings, call.ctx, [
+        (p.id, users.account_names(u.user_name)) for _i, u, p in made])
+    if any(isinstance(a, DomainError) for a in accounts):
+        raise errors.uniqueness("no free account name for a userName")  # the run, one by one
+    people_at = {i: person for i, _u, person in made}
+    return [u if isinstance(u, Exception) else people_at[i] for i, u in enumerate(out)]
+
+
+def _refuse_taken(call: Call, out: list[_User | Exception]) -> None:
+    """userName (any case, among SCIM identities and account names) and externalId (among
+    what this client sees) already taken, or taken by an earlier User of the run: 409."""
+    keys = {u.user_name.lower() for u in out if isinstance(u, _User)}
+    externals = {u.values["external_id"] for u in out
+                 if isinstance(u, _User) and u.values["external_id"]}
+    names = store.user_names_taken(call.session, keys)
+    used = store.external_ids_taken(call.session, call.client, externals)
+    for i, u in enumerate(out):
+        if not isinstance(u, _User):
+            continue
+        if u.user_name.lower() in names:
+            out[i] = errors.uniqueness("userName is taken")
+        elif u.values["external_id"] and u.values["external_id"] in used:
+            out[i] = errors.uniqueness("externalId is already used by this client")
+        else:
+            names.add(u.user_name.lower())
+            if u.values["external_id"]:
+                used.add(u.values["external_id"])
