@@ -194,6 +194,33 @@ def create_client(session: Session, ctx: audit.Context,
     return app, secret
 
 
+def set_client_keys(session: Session, ctx: audit.Context, app: App, *,
+                    jwks: Any = None, id_token_alg: str | None = None) -> None:
+    """Replace a private_key_jwt client's public keys (the client rotates its own key:
+    register old and new together, then the new alone) and/or change the algorithm of
+    its ID tokens. Checked as at registration; audited with the kids, never the keys."""
+    summary: dict[str, Any] = {}
+    if jwks is not None:
+        if app.token_endpoint_auth_method != app_policy.PRIVATE_KEY_JWT:
+            raise invalid("directory.app.jwks_without_private_key_jwt",
+                          REFUSALS["jwks_without_private_key_jwt"], "jwks")
+        app.jwks = check_jwks(jwks)
+        summary["kids"] = [k.get("kid") for k in jwks["keys"]]
+    if id_token_alg is not None:
+        if id_token_alg not in app_policy.ID_TOKEN_ALGS:
+            raise invalid("directory.app.id_token_alg",
+                          f"id_token_signed_response_alg is one of {app_policy.ID_TOKEN_ALGS}",
+                          "id_token_signed_response_alg")
+        app.id_token_signed_response_alg = id_token_alg
+        summary["id_token_signed_response_alg"] = id_token_alg
+    if not summary:
+        raise invalid("directory.app.nothing_to_change", "give keys or an ID token algorithm",
+                      "jwks")
+    audit.record(session, "app.client_keys_set", ctx, target_type="app", target_id=app.id,
+                 summary=summary)
+    session.flush()
+
+
 def first_use_of_assertion(session: Session, client_id: str, jti: str,
                            expires_at: dt.datetime) -> bool:
     """RFC 7523 §3 (7): a client assertion's ``jti`` is accepted once, on every worker,

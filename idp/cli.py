@@ -297,6 +297,20 @@ def keys_rotate(algs: tuple[str, ...], grace_seconds: int) -> None:
             click.echo(f"  {kid}: stays in the JWKS until {at.isoformat()}")
 
 
+@main.command()
+@click.option("--grace-hours", default=24, show_default=True, type=click.IntRange(0),
+              help="keep dead rows this long after they died (replays still meet them)")
+def purge(grace_hours: int) -> None:
+    """Delete expired codes, refresh tokens, grants, browser sessions and replay-cache
+    entries now (``idp serve`` also does it every 15 minutes, one worker at a time)."""
+    from idp import purge as purging
+
+    settings = _settings()
+    with _sessions(settings) as sessions:
+        done = purging.purge_expired(sessions, grace=dt.timedelta(hours=grace_hours))
+    click.echo(" ".join(f"{name}={count}" for name, count in done.as_dict().items()))
+
+
 @main.group("client")
 def client_group() -> None:
     """OAuth clients (apps): create, list, move along their life."""
@@ -435,6 +449,32 @@ def client_list() -> None:
     with _sessions(settings) as sessions, sessions() as session:
         for app in session.scalars(select(App).order_by(App.created_at)):
             click.echo(f"{app.client_id}\t{app.status.value}\t{app.name}")
+
+
+@client_group.command("set-keys")
+@click.argument("client_id")
+@click.option("--jwks", "jwks_json", help="the private_key_jwt client's public keys, a JWKS "
+              "JSON object (replaces the registered ones)")
+@click.option("--jwks-file", type=click.File("r", encoding="utf-8"),
+              help="the same, read from a file")
+@click.option("--id-token-alg", type=click.Choice(["ES256", "RS256"]),
+              help="the algorithm of the client's ID tokens")
+def client_set_keys(client_id: str, jwks_json: str | None, jwks_file: TextIO | None,
+                    id_token_alg: str | None) -> None:
+    """Replace a client's public keys (to rotate its key: register old and new, then the
+    new alone) and/or change its ID token algorithm (audited)."""
+    from directory import apps
+
+    jwks = _jwks_option(jwks_json, jwks_file)
+    settings = _settings()
+    with _sessions(settings) as sessions, sessions.begin() as session:
+        try:
+            app = apps.get_app(session, client_id)
+            apps.set_client_keys(session, _operator(), app, jwks=jwks,
+                                 id_token_alg=id_token_alg)
+        except DomainError as exc:
+            raise click.ClickException(exc.message) from exc
+    click.echo(f"{client_id}: keys set")
 
 
 @client_group.command("set-state")

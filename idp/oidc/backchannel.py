@@ -2,7 +2,8 @@
 ``/logout``, freeze, deactivation), every app that had a grant on them and registered a
 ``backchannel_logout_uri`` receives a logout token, POSTed after the commit.
 
-* §2.4: a JWT signed like our ID tokens (ES256, newest signing key, verifiable with the
+* §2.4: a JWT signed like the client's ID tokens (its ``id_token_signed_response_alg``,
+  ES256 by default or RS256; the newest signing key of that algorithm, verifiable with the
   JWKS) with ``iss``, ``aud`` (the client), ``iat``, ``exp`` (two minutes), ``jti``,
   ``sub`` (the account), ``sid`` (as in the ID token: ``grants.public_sid``) and
   ``events`` {"http://schemas.openid.net/event/backchannel-logout": {}}; header ``typ``
@@ -32,15 +33,18 @@ from flask import g
 from flask import request
 from joserfc import jwt
 from joserfc.jwk import import_key
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm import sessionmaker
 
 from directory import app_access
 from directory import audit
 from directory.crypto import FieldCipher
+from directory.models import App
 from idp import grants
 from idp import store
 from idp.oidc.id_token import ID_TOKEN_ALG
+from idp.oidc.id_token import ID_TOKEN_ALGS
 from idp.runtime import runtime
 
 log = logging.getLogger("idp.backchannel")
@@ -59,13 +63,20 @@ class Notice:
     uri: str
     sub: str
     sid: str
+    alg: str = ID_TOKEN_ALG  # the client's ID token algorithm
 
 
 def collect(session: Session, account_id: uuid.UUID,
             pairs: list[tuple[str, str]]) -> list[Notice]:
     """The notices for (client_id, browser session id) pairs, for apps with a URI."""
     uris = app_access.backchannel_uris(session, [c for c, _ in pairs])
-    return [Notice(c, uris[c], str(account_id), grants.public_sid(s))
+    algs: dict[str, str] = {}
+    if uris:
+        algs = {c: alg for c, alg in session.execute(
+            select(App.client_id, App.id_token_signed_response_alg)
+            .where(App.client_id.in_(list(uris)))) if alg in ID_TOKEN_ALGS}
+    return [Notice(c, uris[c], str(account_id), grants.public_sid(s),
+                   algs.get(c, ID_TOKEN_ALG))
             for c, s in sorted(set(pairs)) if c in uris]
 
 
@@ -81,15 +92,16 @@ def for_account(session: Session, account_id: uuid.UUID) -> list[Notice]:
 
 
 def logout_token(session: Session, cipher: FieldCipher, issuer: str, notice: Notice) -> str:
-    row = store.newest_signing_key(session, ID_TOKEN_ALG)
+    row = store.newest_signing_key(session, notice.alg)
     if row is None:
-        raise RuntimeError("no active signing key: run `idp init`")
-    key = import_key(cipher.decrypt(row.private_enc, "signing_keys.private"), "EC")
+        raise RuntimeError(f"no active {notice.alg} signing key: run `idp init`")
+    key = import_key(cipher.decrypt(row.private_enc, "signing_keys.private"),
+                     "EC" if notice.alg.startswith("ES") else "RSA")
     now = int(time.time())
     claims = {"iss": issuer, "aud": notice.client_id, "iat": now, "exp": now + TOKEN_SECONDS,
               "jti": uuid.uuid4().hex, "sub": notice.sub, "sid": notice.sid,
               "events": {EVENT: {}}}
-    return jwt.encode({"alg": ID_TOKEN_ALG, "kid": row.kid, "typ": TOKEN_TYPE}, claims, key)
+    return jwt.encode({"alg": notice.alg, "kid": row.kid, "typ": TOKEN_TYPE}, claims, key)
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):

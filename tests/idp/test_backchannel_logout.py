@@ -65,9 +65,9 @@ def _register(sessions, ctx, client_id: str, uri: str) -> None:
                                {"backchannel_logout_uri": uri})
 
 
-def _verify(app, token: str) -> tuple[dict, dict]:
+def _verify(app, token: str, alg: str = "ES256") -> tuple[dict, dict]:
     keys = KeySet.import_key_set(app.test_client().get("/jwks.json").get_json())
-    decoded = jwt.decode(token, keys, algorithms=["ES256"])
+    decoded = jwt.decode(token, keys, algorithms=[alg])
     return dict(decoded.header), dict(decoded.claims)
 
 
@@ -99,6 +99,24 @@ def test_rp_initiated_logout_sends_a_signed_logout_token(world, rp, sessions, ct
     assert claims["events"] == {"http://schemas.openid.net/event/backchannel-logout": {}}
     assert "nonce" not in claims and claims["jti"] and claims["exp"] > claims["iat"]
 
+
+
+def test_an_rs256_client_gets_an_rs256_logout_token(world, rp, sessions, ctx, receiver):
+    """§2.4: signed as the client's ID tokens are (its id_token_signed_response_alg)."""
+    app, w = world
+    _register(sessions, ctx, rp["client_id"], receiver.uri)
+    with sessions.begin() as s:
+        apps.get_app(s, rp["client_id"]).id_token_signed_response_alg = "RS256"
+    http = signed_in(app, w["clerk_account"])
+    body = tokens_for(http, rp, scope=OFFLINE)
+    assert json.loads(base64.urlsafe_b64decode(body["id_token"].split(".")[0] + "==="))[
+        "alg"] == "RS256"
+    assert http.get("/logout/end-session", query_string={
+        "id_token_hint": body["id_token"]}).status_code == 200
+    [token] = receiver.tokens
+    header, claims = _verify(app, token, alg="RS256")
+    assert header["alg"] == "RS256" and header["typ"] == "logout+jwt"
+    assert claims["aud"] == rp["client_id"] and claims["sub"] == str(w["clerk_account"])
 
 def test_logout_and_freeze_send_to_every_app_with_a_grant(world, rp, sessions, ctx,
                                                           receiver):

@@ -118,3 +118,73 @@ def test_private_key_jwt_refusals(cli_env) -> None:
     assert r.exit_code != 0 and "private members" in r.output
     r = run(cli_env, "client", "create", "--name", "x", "--id-token-alg", "HS256")
     assert r.exit_code != 0
+
+
+def test_set_keys_rotates_a_private_key_jwt_clients_key(cli_env, monkeypatch) -> None:
+    """`idp client set-keys`: the client registers old and new keys, then the new alone;
+    an assertion signed with the dropped key is refused from then on. Audited by kid."""
+    import time
+    import uuid
+
+    from joserfc import jwt
+    from joserfc.jwk import ECKey
+
+    old = ECKey.generate_key("P-256", parameters={"kid": "old"})
+    new = ECKey.generate_key("P-256", parameters={"kid": "new"})
+
+    def jwks(*keys) -> str:
+        return json.dumps({"keys": [dict(k.as_dict(private=False)) for k in keys]})
+
+    assert run(cli_env, "init").exit_code == 0
+    made = run(cli_env, "client", "create", "--name", "档案系统", "--scope", "directory",
+               "--state", "online", "--auth-method", "private_key_jwt", "--jwks", jwks(old),
+               "--json")
+    client_id = json.loads(made.output)["client_id"]
+    for name, value in cli_env.items():
+        monkeypatch.setenv(name, value)
+    web = create_app(config.load())
+
+    def token_with(key) -> str:
+        """"ok" or the token endpoint's error code."""
+        now = int(time.time())
+        assertion = jwt.encode({"alg": "ES256", "kid": key.kid}, {
+            "iss": client_id, "sub": client_id, "jti": str(uuid.uuid4()),
+            "aud": runtime(web).settings.issuer, "exp": now + 60}, key)
+        r = web.test_client().post("/oauth/token", data={
+            "grant_type": "client_credentials",
+            "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+            "client_assertion": assertion})
+        return "ok" if r.status_code == 200 else r.get_json()["error"]
+
+    try:
+        assert token_with(old) == "ok" and token_with(new) == "invalid_client"
+        both = run(cli_env, "client", "set-keys", client_id, "--jwks", jwks(old, new))
+        assert both.exit_code == 0, both.output
+        assert token_with(old) == "ok" and token_with(new) == "ok"
+        only_new = run(cli_env, "client", "set-keys", client_id, "--jwks", jwks(new),
+                       "--id-token-alg", "RS256")
+        assert only_new.exit_code == 0, only_new.output
+        assert token_with(old) == "invalid_client" and token_with(new) == "ok"
+        with runtime(web).sessions() as s:
+            app = s.scalar(select(App).where(App.client_id == client_id))
+            assert app.id_token_signed_response_alg == "RS256"
+            events = s.scalars(select(AuditEvent).where(
+                AuditEvent.action == "app.client_keys_set").order_by(AuditEvent.seq)).all()
+        assert [json.loads(e.summary).get("kids") for e in events] == [["old", "new"], ["new"]]
+        assert all(e.actor.startswith("cli:") for e in events)
+    finally:
+        runtime(web).engine.dispose()
+
+
+def test_set_keys_refusals(cli_env) -> None:
+    assert run(cli_env, "init").exit_code == 0
+    made = run(cli_env, "client", "create", "--name", "x", "--scope", "directory",
+               "--grant-type", "client_credentials", "--json")
+    client_id = json.loads(made.output)["client_id"]
+    key = {"keys": [{"kty": "EC", "crv": "P-256", "x": "AA", "y": "AA"}]}
+    r = run(cli_env, "client", "set-keys", client_id, "--jwks", json.dumps(key))
+    assert r.exit_code != 0 and "private_key_jwt" in r.output  # a secret client has no keys
+    r = run(cli_env, "client", "set-keys", client_id)
+    assert r.exit_code != 0 and "give keys" in r.output
+    r = run(cli_env, "client", "set-keys", "no-such-client", "--id-token-alg", "RS256")
+    assert r.exit_code != 0

@@ -19,6 +19,7 @@ from directory.models import RefreshToken
 from directory.models import SeenOnce
 from idp import purge
 from tests.idp import test_oidc_flow as flow
+from tests.idp.support import run
 from tests.idp.test_rfc7009_revocation import revoke
 
 DAY = dt.timedelta(days=1)
@@ -121,3 +122,21 @@ def test_the_background_purge_runs_by_itself(world, sessions) -> None:
     finally:
         stop.set()
     assert _count(sessions, SeenOnce) == 0
+
+
+def test_idp_purge_from_the_command_line(world, sessions, cli_env) -> None:
+    now = utcnow()
+    with sessions.begin() as s:
+        s.add_all([SeenOnce(key="jti:old", expires_at=now - dt.timedelta(seconds=1)),
+                   BrowserSession(id="a" * 64, account_id=world[1]["clerk_account"],
+                                  expires_at=now - dt.timedelta(hours=3)),
+                   BrowserSession(id="b" * 64, account_id=world[1]["clerk_account"],
+                                  expires_at=now - dt.timedelta(minutes=30))])
+    done = run(cli_env, "purge", "--grace-hours", "1")
+    assert done.exit_code == 0, done.output
+    assert done.output.split() == ["codes=0", "refresh_tokens=0", "grants=0", "sessions=1",
+                                   "seen_once=1"]
+    with sessions() as s:
+        assert list(s.scalars(select(BrowserSession.id))) == ["b" * 64]
+    refused = run(cli_env, "purge", "--grace-hours", "-1")
+    assert refused.exit_code == 2 and "--grace-hours" in refused.output
