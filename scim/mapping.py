@@ -8,6 +8,7 @@ from typing import Any
 
 from directory import scim_queries as related
 from directory import scim_store as store
+from directory.models import AccountStatus
 from directory.models import Node
 from directory.models import Person
 from directory.models import Tag
@@ -54,21 +55,22 @@ def users(session: Any, client: store.Client, settings: DirectorySettings, base:
     groups = related.groups_of(session, client, ids)
     docs = []
     for p in people:
-        account, user_name, number, boss = identities.get(p.id, (None, None, None, None))
-        doc = _user(session, settings, base, p, user_name or getattr(account, "username", None),
-                    account, [post for post, _n in posted[p.id]], groups[p.id], nodes, units)
+        known = identities.get(p.id) or related.Identity(None, None, None, None, None)
+        doc = _user(session, settings, base, p, known.user_name or known.username,
+                    known.status, [post for post, _n in posted[p.id]], groups[p.id], nodes, units)
         section = doc.setdefault(s.ENTERPRISE, {})
-        if number:
-            section["employeeNumber"] = number
-        if boss is not None:
-            section["manager"] = {"value": str(boss.id), "$ref": f"{base}/Users/{boss.id}"}
+        if known.employee_number:
+            section["employeeNumber"] = known.employee_number
+        if known.manager_id is not None:
+            boss = known.manager_id
+            section["manager"] = {"value": str(boss), "$ref": f"{base}/Users/{boss}"}
         docs.append(doc)
     return docs
 
 
 def _user(session: Any, settings: DirectorySettings, base: str, person: Person,
           user_name: str | None,
-          account: Any, posts: list[Any], groups: list[Tag], nodes: dict[Any, Node],
+          status: AccountStatus | None, posts: list[Any], groups: list[Tag], nodes: dict[Any, Node],
           units: dict[Any, Node | None]) -> dict[str, Any]:
     primary = next((p for p in posts if p.kind.value == "primary"), None)
     primary_node = nodes.get(primary.node_id) if primary else None
@@ -84,7 +86,7 @@ def _user(session: Any, settings: DirectorySettings, base: str, person: Person,
         "name": {"formatted": person.name},
         "displayName": person.name,
         "title": person.position,
-        "active": bool(account is not None and account.status.value == "active"),
+        "active": status == AccountStatus.ACTIVE,
         "emails": [{"value": person.email, "type": "work"}]
         if person.email else [],
         "phoneNumbers": [p for p in phones if p],
