@@ -148,20 +148,21 @@ def add_identities(session: Session, ctx: audit.Context,
 
 
 def add_accounts(session: Session, settings: DirectorySettings, ctx: audit.Context,
-                 wanted: list[tuple[uuid.UUID, list[str]]]) -> list[uuid.UUID | DomainError]:
+                 wanted: list[tuple[uuid.UUID, list[str]]]
+                 ) -> list[tuple[uuid.UUID, str] | DomainError]:
     """``accounts.create`` of a user account without a password for each person added in
     this transaction (so active, and without an account), as one batch (SCIM Bulk, #5):
     each gets the first of its candidate names that no account has and no earlier item
     took (one query for all), else the DomainError ``accounts.create`` raises. The rows go
     in as one executemany (the ORM would send one statement of all rows with RETURNING,
-    whose text the driver parses slowly); returns the new accounts' ids."""
+    whose text the driver parses slowly); returns the new accounts' (id, username)."""
     refusal = check_new_account("user", None, utcnow(), settings.accounts)
     if refusal is not None:
         raise invalid(refusal.code, refusal.message, refusal.field)
     names = {n.strip().lower() for _pid, candidates in wanted for n in candidates[:1]}
     taken = set(session.scalars(select(Account.username).where(Account.username.in_(names)))
                 ) if names else set()
-    out: list[uuid.UUID | DomainError] = []
+    out: list[tuple[uuid.UUID, str] | DomainError] = []
     rows: list[dict[str, object]] = []
     for pid, candidates in wanted:
         free = next((n for n in (c.strip().lower() for c in candidates)
@@ -171,8 +172,9 @@ def add_accounts(session: Session, settings: DirectorySettings, ctx: audit.Conte
                                 "username"))
             continue
         taken.add(free)
-        out.append(uuid.uuid4())
-        rows.append({"id": out[-1], "username": free, "type": AccountType.USER,
+        account_id = uuid.uuid4()
+        out.append((account_id, free))
+        rows.append({"id": account_id, "username": free, "type": AccountType.USER,
                      "person_id": pid, "must_change_password": True})
     if rows:
         session.connection().execute(insert(cast(Table, Account.__table__)), rows)

@@ -347,13 +347,14 @@ def token_client_id(session: Session, presented: str) -> str | None:
 
 
 def user_names_taken(session: Session, keys: set[str]) -> set[str]:
-    """``user_name_taken`` for many lower-cased userNames at once: those taken."""
+    """``user_name_taken`` for many lower-cased userNames at once: those taken (one
+    statement)."""
     if not keys:
         return set()
-    found = set(session.scalars(select(ScimIdentity.user_name_key).where(
-        ScimIdentity.user_name_key.in_(keys))))
-    return {k for k in found if k is not None} | set(session.scalars(select(
-        Account.username).where(Account.username.in_(keys))))
+    found = session.scalars(select(ScimIdentity.user_name_key).where(
+        ScimIdentity.user_name_key.in_(keys)).union_all(select(Account.username).where(
+            Account.username.in_(keys))))
+    return {k for k in found if k is not None}
 
 
 def external_ids_taken(session: Session, client: Client, external_ids: set[str]) -> set[str]:

@@ -16,15 +16,42 @@ from typing import Any
 
 from directory import people
 from directory import scim_commands as commands
+from directory import scim_queries as related
 from directory import scim_store as store
 from directory.errors import DomainError
+from directory.models import AccountStatus
+from directory.models import Node
 from directory.models import Person
+from directory.models import PostKind
 from scim import errors
 from scim import posts
 from scim import schemas as s
 from scim import users
 from scim.call import Call
 from scim.call import as_text
+
+
+@dataclass(frozen=True)
+class Shown:
+    """A primary post just written, as a User document shows it (scim.mapping._post)."""
+
+    kind: PostKind
+    node_id: Any
+    title: str | None
+    sort_order: int
+    start_date: None = None
+    end_date: None = None
+
+
+def create_one(call: Call, doc: dict[str, Any]) -> Person:
+    """POST /Users: a plain User through the batch path (fewer statements, rendered from
+    what was written), any other through ``users.create``."""
+    if not batchable(doc):
+        return users.create(call, doc)
+    outcome = create(call, [doc])[0]
+    if isinstance(outcome, Exception):
+        raise outcome
+    return outcome
 
 
 def batchable(doc: Any) -> bool:
@@ -83,8 +110,13 @@ def create(call: Call, docs: list[dict[str, Any]]) -> list[Person | Exception]:
                             [(p.id, u.user_name, u.number) for _i, u, p in made])
     accounts = commands.add_accounts(call.session, call.settings, call.ctx, [
         (p.id, users.account_names(u.user_name)) for _i, u, p in made])
-    if any(isinstance(a, DomainError) for a in accounts):
-        raise errors.uniqueness("no free account name for a userName")  # the run, one by one
+    for (_i, u, person), account in zip(made, accounts, strict=True):
+        if isinstance(account, DomainError):
+            raise errors.uniqueness("no free account name for a userName")  # one by one
+        node = call.session.get(Node, u.wish.node_id)  # held by the call: no query
+        call.made[person.id] = (
+            related.Identity(account[1], AccountStatus.ACTIVE, u.user_name, u.number, None),
+            [(Shown(PostKind.PRIMARY, u.wish.node_id, u.wish.title, u.wish.order), node)])
     people_at = {i: person for i, _u, person in made}
     return [u if isinstance(u, Exception) else people_at[i] for i, u in enumerate(out)]
 

@@ -151,6 +151,7 @@ def _create_users(call: Call, ops: list[dict[str, Any]], docs: dict[int, dict[st
             outcomes = batch.create(call, list(docs.values()))
             call.session.flush()
     except (errors.ScimError, DomainError, store.IntegrityError, store.DataError):
+        call.made.clear()
         for i in docs:
             _ok, results[i] = _operation(call, ops[i], False, created, base, lambda _v: None)
         return sum(results[i]["status"] != "201" for i in docs)

@@ -26,6 +26,10 @@ class Call:
     # session's identity map keeps them while this holds them. Bulk clears it after any
     # OrgUnits operation.
     nodes: dict[str, Any] = field(default_factory=dict)
+    # Users this request created through scim/batch.py, by person id: what their document
+    # shows of the rows just written (account, identity, posts), so rendering them reads
+    # none of it back.
+    made: dict[Any, Any] = field(default_factory=dict)
 
 
 # Column widths (directory.models) of the attributes written as given: a longer value is

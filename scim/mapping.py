@@ -44,15 +44,21 @@ def _clean(doc: dict[str, Any]) -> dict[str, Any]:
 
 
 def users(session: Any, client: store.Client, settings: DirectorySettings, base: str,
-          people: list[Person]) -> list[dict[str, Any]]:
+          people: list[Person], made: dict[Any, Any] | None = None) -> list[dict[str, Any]]:
     """Four statements for a whole page: identities (account, userName, enterprise), the
-    visible posts with their nodes, the units above those nodes, the groups."""
-    ids = [p.id for p in people]
-    identities = related.identities_of(session, ids)
-    posted = related.visible_posts_of(session, client, ids)
+    visible posts with their nodes, the units above those nodes, the groups. ``made``:
+    (identity, [(post, node)]) of Users this request just created (no groups yet), not
+    read back."""
+    made = made or {}
+    ids = [p.id for p in people if p.id not in made]
+    identities = related.identities_of(session, ids) if ids else {}
+    posted = related.visible_posts_of(session, client, ids) if ids else {}
+    groups = related.groups_of(session, client, ids) if ids else {}
+    for pid in {p.id for p in people} & set(made):
+        identities[pid], posted[pid] = made[pid]
+        groups[pid] = []
     nodes = {n.id: n for pairs in posted.values() for _post, n in pairs}
     units = related.units_of(session, list(nodes.values()))  # once per node
-    groups = related.groups_of(session, client, ids)
     docs = []
     for p in people:
         known = identities.get(p.id) or related.Identity(None, None, None, None, None)

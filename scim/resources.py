@@ -11,6 +11,7 @@ from directory import scim_store as store
 from directory.models import Node
 from directory.models import Person
 from directory.models import Tag
+from scim import batch
 from scim import document as d
 from scim import errors
 from scim import groups
@@ -35,7 +36,7 @@ class Kind:
 
 
 def _render_users(call: Call, base: str, rows: list[Any]) -> list[dict[str, Any]]:
-    return mapping.users(call.session, call.client, call.settings, base, rows)
+    return mapping.users(call.session, call.client, call.settings, base, rows, call.made)
 
 
 def _render_nodes(call: Call, base: str, rows: list[Any]) -> list[dict[str, Any]]:
@@ -48,7 +49,7 @@ def _render_groups(call: Call, base: str, rows: list[Any]) -> list[dict[str, Any
 
 KINDS = {
     "Users": Kind(s.USERS, Person, store.person, store.list_people, _render_users,
-                  users.create, users.replace, users.delete),
+                  batch.create_one, users.replace, users.delete),
     "OrgUnits": Kind(s.ORG_UNITS, Node, store.node, store.list_nodes, _render_nodes,
                      nodes.create, nodes.replace, nodes.delete),
     "Groups": Kind(s.GROUPS, Tag, store.tag, store.list_tags, _render_groups,
@@ -74,11 +75,14 @@ def render_one(kind: Kind, call: Call, base: str, row: Any, *, created: bool = F
 
 
 def create(kind: Kind, call: Call, body: Any) -> Any:
+    if kind.model is not Person:  # a Group's members, an OrgUnit: the Users made change
+        call.made.clear()
     return kind.create(call, d.canonical(body, kind.rtype))
 
 
 def replace(kind: Kind, call: Call, resource_id: str, body: Any,
             version: int | None) -> Any:
+    call.made.clear()  # what a created User shows is read back once anything changes
     doc = d.canonical(body, kind.rtype)
     row = found(kind, call, resource_id)
     store.claim(call.session, kind.model, row.id, version)
@@ -88,6 +92,7 @@ def replace(kind: Kind, call: Call, resource_id: str, body: Any,
 
 def patch(kind: Kind, call: Call, resource_id: str, body: Any, version: int | None,
           base: str) -> Any:
+    call.made.clear()
     row = found(kind, call, resource_id)
     store.claim(call.session, kind.model, row.id, version)
     current = kind.render(call, base, [row])[0]
@@ -96,6 +101,7 @@ def patch(kind: Kind, call: Call, resource_id: str, body: Any, version: int | No
 
 
 def delete(kind: Kind, call: Call, resource_id: str, version: int | None) -> None:
+    call.made.clear()
     row = found(kind, call, resource_id)
     store.claim(call.session, kind.model, row.id, version)
     kind.delete(call, row)

@@ -177,10 +177,15 @@ def test_a_run_of_plain_users_answers_as_single_posts_would(edu, ids, sessions):
 def test_a_run_the_database_refuses_goes_one_by_one(edu, ids, monkeypatch):
     """A concurrent writer may take a value between the run's checks and its INSERTs: the
     run's SAVEPOINT rolls back and each of its Users is created as any operation is."""
-    def refused(*_args):
-        raise scim_store.IntegrityError("INSERT", {}, Exception("taken meanwhile"))
+    original, runs = batch.create, []
 
-    monkeypatch.setattr(batch, "create", refused)
+    def refused_once(call, docs):
+        runs.append(len(docs))
+        if len(runs) == 1:  # the run of two; then each alone (batch.create_one)
+            raise scim_store.IntegrityError("INSERT", {}, Exception("taken meanwhile"))
+        return original(call, docs)
+
+    monkeypatch.setattr(batch, "create", refused_once)
     response = edu.post("/Bulk", _bulk(
         {"method": "POST", "path": "/Users", "bulkId": "a", "data": _plain("late.one",
                                                                           ids["office"])},
@@ -188,4 +193,5 @@ def test_a_run_the_database_refuses_goes_one_by_one(edu, ids, monkeypatch):
                                                                           ids["office"])}))
     ops = response.get_json(force=True)["Operations"]
     assert [o["status"] for o in ops] == ["201", "409"]
+    assert runs == [2, 1, 1]
     assert edu.get(ops[0]["location"].split("/scim/v2")[1]).status_code == 200
