@@ -77,12 +77,7 @@ def _parse(call: Call, doc: dict[str, Any]) -> _User:
     user_name = users.check_user_name(doc.get("userName"))
     users.check_active(doc)
     values = users.wanted(doc)
-    wishes = posts.wanted(call, doc)
-    if wishes is None:
-        home = call.client.home
-        if home is None:
-            raise errors.invalid_value("the client has no scope to place a User in")
-        wishes = [posts.PostWish("primary", home.id, None, 0, None, None)]
+    wishes = users.wanted_posts(call, doc)
     number = as_text(doc.get(s.ENTERPRISE, {}).get("employeeNumber"), "employeeNumber")
     return _User(user_name, values, wishes[0], number or None)
 

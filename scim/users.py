@@ -170,6 +170,18 @@ def check_active(doc: dict[str, Any]) -> bool | None:
     return value
 
 
+def wanted_posts(call: Call, doc: dict[str, Any]) -> list[posts.PostWish]:
+    """The posts a new User asks for; none asked: a primary post at the client's home
+    node (the top of its scope)."""
+    wishes = posts.wanted(call, doc)
+    if wishes is not None:
+        return wishes
+    home = call.client.home
+    if home is None:
+        raise errors.invalid_value("the client has no scope to place a User in")
+    return [posts.PostWish("primary", home.id, None, 0, None, None)]
+
+
 def create(call: Call, doc: dict[str, Any]) -> Person:
     user_name = check_user_name(doc.get("userName"))
     check_active(doc)
@@ -177,12 +189,7 @@ def create(call: Call, doc: dict[str, Any]) -> Person:
         raise errors.uniqueness("userName is taken")
     values = wanted(doc)
     _check_external_id(call, values["external_id"], None)
-    wishes = posts.wanted(call, doc)
-    if wishes is None:
-        home = call.client.home
-        if home is None:
-            raise errors.invalid_value("the client has no scope to place a User in")
-        wishes = [posts.PostWish("primary", home.id, None, 0, None, None)]
+    wishes = wanted_posts(call, doc)
     data = people.PersonData(**{k: v for k, v in values.items() if v is not None})
     primary = next(w for w in wishes if w.kind == "primary")
     person = people.add(call.session, call.settings, call.ctx, data,

@@ -175,24 +175,31 @@ def test_tampering_is_named(session, sessions, ctx, dsettings, case):
     assert sorted({finding.seq for finding in findings}) == expected, [str(x) for x in findings]
 
 
-def test_concurrent_writers_never_fork_the_chain(sessions):
+def _run_writers(writer, count: int) -> None:
+    """``writer("w0")`` … in ``count`` threads at once; any exception fails the test."""
     errors: list[BaseException] = []
 
-    def writer(name: str) -> None:
+    def guarded(name: str) -> None:
         try:
-            for i in range(10):
-                with sessions.begin() as s:
-                    audit.record(s, "test.write", audit.Context(actor=name),
-                                 summary={"i": i})
+            writer(name)
         except BaseException as exc:  # noqa: BLE001 - reported below
             errors.append(exc)
 
-    threads = [threading.Thread(target=writer, args=(f"w{n}",)) for n in range(2)]
+    threads = [threading.Thread(target=guarded, args=(f"w{n}",)) for n in range(count)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join(timeout=60)
     assert errors == []
+
+
+def test_concurrent_writers_never_fork_the_chain(sessions):
+    def writer(name: str) -> None:
+        for i in range(10):
+            with sessions.begin() as s:
+                audit.record(s, "test.write", audit.Context(actor=name), summary={"i": i})
+
+    _run_writers(writer, 2)
     with sessions() as s:
         assert list(audit.verify(s)) == []
         assert audit.head(s)[0] == 20
@@ -201,26 +208,17 @@ def test_concurrent_writers_never_fork_the_chain(sessions):
 def test_overlapping_transactions_chain_at_commit(sessions):
     """Both writers hold queued records at once (a barrier): neither waits for the other
     until COMMIT, and the chain comes out whole, each transaction's records consecutive."""
-    errors: list[BaseException] = []
     barrier = threading.Barrier(4, timeout=30)
 
     def writer(name: str) -> None:
-        try:
-            for i in range(5):
-                with sessions.begin() as s:
-                    for j in range(3):
-                        audit.record(s, "test.write", audit.Context(actor=name),
-                                     summary={"i": i, "j": j})
-                    barrier.wait()  # every writer's transaction is open with 3 records
-        except BaseException as exc:  # noqa: BLE001 - reported below
-            errors.append(exc)
+        for i in range(5):
+            with sessions.begin() as s:
+                for j in range(3):
+                    audit.record(s, "test.write", audit.Context(actor=name),
+                                 summary={"i": i, "j": j})
+                barrier.wait()  # every writer's transaction is open with 3 records
 
-    threads = [threading.Thread(target=writer, args=(f"w{n}",)) for n in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert errors == []
+    _run_writers(writer, 4)
     events = audit_events(sessions)
     assert [e.seq for e in events] == list(range(1, 61))
     for k in range(0, 60, 3):  # one transaction's three records are never interleaved
