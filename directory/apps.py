@@ -154,6 +154,16 @@ def _check_client_keys(spec: ClientSpec) -> str | None:
     return None if spec.jwks is None else check_jwks(spec.jwks)
 
 
+def new_client_id() -> str:
+    """144 random bits, URL-safe, never starting with "-" (a client id is an argument of
+    `idp client …` commands and of shell scripts, where a leading dash reads as an
+    option)."""
+    while True:
+        client_id = secrets.token_urlsafe(18)
+        if not client_id.startswith("-"):
+            return client_id
+
+
 def create_client(session: Session, ctx: audit.Context,
                   spec: ClientSpec) -> tuple[App, str | None]:
     """Register an app as an OAuth client: a random client id and, for a client of a
@@ -178,7 +188,7 @@ def create_client(session: Session, ctx: audit.Context,
     if problem is not None:
         raise invalid(f"directory.app.{problem}", REFUSALS[problem], "grant_types")
     jwks = _check_client_keys(spec)
-    app = register(session, ctx, client_id=secrets.token_urlsafe(18), name=spec.name,
+    app = register(session, ctx, client_id=new_client_id(), name=spec.name,
                    unit_node_id=spec.unit_node_id, status=spec.status)
     secret = None
     if spec.auth_method in app_policy.SECRET_METHODS:

@@ -188,3 +188,14 @@ def test_set_keys_refusals(cli_env) -> None:
     assert r.exit_code != 0 and "give keys" in r.output
     r = run(cli_env, "client", "set-keys", "no-such-client", "--id-token-alg", "RS256")
     assert r.exit_code != 0
+
+
+def test_client_ids_never_start_with_a_dash(monkeypatch) -> None:
+    """A leading dash made `idp client set-state -Xy… offline` read the id as an option."""
+    from directory import apps
+
+    draws = iter(["-starts-with-dash-abcdefg", "_fine_as_an_argument_abc"])
+    monkeypatch.setattr(apps.secrets, "token_urlsafe", lambda _n: next(draws))
+    assert apps.new_client_id() == "_fine_as_an_argument_abc"
+    monkeypatch.undo()
+    assert not any(apps.new_client_id().startswith("-") for _ in range(2000))
