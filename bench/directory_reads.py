@@ -225,24 +225,11 @@ def draw_samples(engine: Engine, seed: int, listings: int, searches: int
 
 # ---------------------------------------------------------------- contenders
 
-@dataclass
-class Loaded:
-    viewer: pv.Viewer
-    rules: pv.Rules
-    hidden: dict[str, pv.HiddenNode]
-
-
-def load_request(session: Session, viewer_id: uuid.UUID) -> Loaded:
-    """What the API's before_request does after the token: viewer, hidden nodes, rules."""
-    context = dv.load_context(session, viewer_id)
-    return Loaded(context.viewer, context.rules, context.hidden)
-
-
 def ours_listing(engine: Engine, s: ListSample) -> tuple[float, float, int]:
     """(request ms, listed_members ms, rows); [] for a node hidden from the viewer."""
     started = time.perf_counter()
     with Session(engine) as session, session.begin():
-        ctx = load_request(session, s.viewer)
+        ctx = dv.load_context(session, s.viewer)  # the API's loads after the token
         node = queries.active_node_ref(session, s.node)
         assert node is not None
         path = dv.tokens(node.path)
@@ -261,7 +248,7 @@ def ours_search(engine: Engine, dsettings: DirectorySettings, s: SearchSample
                 ) -> tuple[float, float, int]:
     started = time.perf_counter()
     with Session(engine) as session, session.begin():
-        ctx = load_request(session, s.viewer)
+        ctx = dv.load_context(session, s.viewer)  # the API's loads after the token
         query_started = time.perf_counter()
         hits = search_people(session, dsettings, ctx.viewer, ctx.rules, ctx.hidden, s.q,
                              limit=50)

@@ -151,12 +151,18 @@ def _apply(session: Session | None, settings: DirectorySettings, person: Person,
     return changed
 
 
+def _post_row(person_id: uuid.UUID, node: Node, kind: PostKind, spec: PostSpec,
+              start: dt.date | None = None, end: dt.date | None = None) -> dict[str, object]:
+    """A new post's columns: at ``node``, under its hidden ancestry (``hidden_top``)."""
+    return {"person_id": person_id, "node_id": node.id, "node_path": node.path,
+            "hidden_top": node.hidden_top, "kind": kind, "title": spec.title,
+            "sort_order": spec.sort_order, "start_date": start, "end_date": end}
+
+
 def _new_post(session: Session, person: Person, kind: PostKind, spec: PostSpec,
               start: dt.date | None = None, end: dt.date | None = None) -> Post:
-    node = tree.get_active(session, spec.node_id)
-    post = Post(person_id=person.id, node_id=node.id, node_path=node.path,
-                hidden_top=node.hidden_top, kind=kind,
-                title=spec.title, sort_order=spec.sort_order, start_date=start, end_date=end)
+    post = Post(**_post_row(person.id, tree.get_active(session, spec.node_id), kind, spec,
+                            start, end))
     session.add(post)
     session.flush()
     return post
@@ -221,11 +227,8 @@ def add_batch(session: Session, settings: DirectorySettings, ctx: audit.Context,
     session.flush()
     if added:  # one executemany; the post carries its person's class (Post.person_class)
         session.connection().execute(insert(cast(Table, Post.__table__)), [
-            {"id": uuid.uuid4(), "person_id": b.person.id, "node_id": b.node.id,
-             "node_path": b.node.path, "hidden_top": b.node.hidden_top,
-             "person_class": b.person.visibility_class, "kind": PostKind.PRIMARY,
-             "title": b.spec.title, "sort_order": b.spec.sort_order, "start_date": None,
-             "end_date": None} for b in added])
+            {"id": uuid.uuid4(), "person_class": b.person.visibility_class,
+             **_post_row(b.person.id, b.node, PostKind.PRIMARY, b.spec)} for b in added])
     for b in added:
         audit.record(session, "person.added", ctx, target_type="person", target_id=b.person.id,
                      summary={"fields": sorted(b.changed), "primary_node": b.spec.node_id,

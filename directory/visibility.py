@@ -124,12 +124,6 @@ def _kept(cache: dict[str, tuple[str, T]], session: Session, token: str | None,
     return value
 
 
-def load_hidden_cached(session: Session) -> pv.HiddenNodes:
-    """``load_hidden``, kept per process while the database's ``hidden`` token is unchanged:
-    one primary-key read per request instead of every hidden node and allow-list entry."""
-    return _kept(_HIDDEN_CACHE, session, versions.token(session, versions.HIDDEN), load_hidden)
-
-
 def load_policy_cached(session: Session) -> tuple[pv.Rules, pv.HiddenNodes]:
     """The rules and the hidden nodes, each kept per process while its database token is
     unchanged: one read of both tokens per request."""
@@ -187,13 +181,6 @@ def _extras_statement(person: bool, above: bool, scopes: bool | None, policy: bo
     return parts[0] if len(parts) == 1 else union_all(*parts) if parts else None
 
 
-def admin_scopes(session: Session, account_id: uuid.UUID) -> tuple[pv.Path, ...]:
-    """Subtrees an account administers: the whole tree for system administrators."""
-    account = session.get_one(Account, account_id)
-    return tuple(tokens(path) for _, _, path in session.execute(
-        _scope_rows(account.type == AccountType.SYSTEM_ADMIN), {"account_id": account_id}))
-
-
 @dataclass(frozen=True)
 class Context:
     """What a directory request needs after its token: the viewer, the rules and the
@@ -204,15 +191,10 @@ class Context:
     hidden: pv.HiddenNodes
 
 
-def load_account_viewer(session: Session, account: Account) -> pv.Viewer:
-    """The viewer behind an account; an account without a person (a system administrator
-    created by ``idp admin create``) sees through its admin scope only."""
-    return _load(session, account.person_id, account, policy=False)[0]
-
-
 def load_account_context(session: Session, account: Account) -> Context:
-    """``load_account_viewer`` and ``load_policy_cached`` in two round trips (one for an
-    account without a person)."""
+    """The viewer behind an account (one without a person, a system administrator made by
+    ``idp admin create``, sees through its admin scope only) and ``load_policy_cached``,
+    in two round trips (one for an account without a person)."""
     viewer, current = _load(session, account.person_id, account, policy=True)
     return Context(viewer, *_policy(session, current))
 

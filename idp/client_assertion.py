@@ -35,10 +35,10 @@ from joserfc.jwk import KeySet
 from sqlalchemy.orm import Session
 
 from directory import apps
+from idp.tokens import LEEWAY_SECONDS  # clock skew, as for our own tokens
 from policies import apps as app_policy
 
 MAX_LIFETIME_SECONDS = 300  # an assertion is made for one request, not kept
-LEEWAY_SECONDS = 30  # clock skew, as for our own tokens (``idp.tokens``)
 
 
 def _refuse(description: str) -> InvalidClientError:
