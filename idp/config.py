@@ -42,8 +42,8 @@ class Settings:
     data_keys: dict[str, str] = field(default_factory=dict)
     data_key_id: str = ""
     index_key: str = ""
-    argon2_memory_kib: int = 19 * 1024
-    argon2_time_cost: int = 2
+    argon2_memory_kib: int = 7 * 1024
+    argon2_time_cost: int = 5
     argon2_parallelism: int = 1
     temporary_account_max_days: int = 90
     contacts_reads_per_minute: int = 300
