@@ -14,6 +14,7 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from directory import audit
+from directory import passwords
 from directory import queries
 from directory.db import rowcount
 from directory.db import utcnow
@@ -30,13 +31,13 @@ from directory.models import BrowserSession
 from directory.models import OAuthGrant
 from directory.models import Person
 from directory.models import PersonStatus
+from directory.passwords import MIN_PASSWORD_LENGTH
 from directory.passwords import hash_password
 from directory.passwords import verify_password
 from directory.settings import DirectorySettings
 from policies.accounts import check_new_account
 
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{2,63}$")
-MIN_PASSWORD_LENGTH = 8
 
 
 def _check_password_shape(password: str) -> None:
@@ -105,6 +106,23 @@ def set_password(session: Session, settings: DirectorySettings, ctx: audit.Conte
     return account
 
 
+def change_own_password(session: Session, settings: DirectorySettings, ctx: audit.Context,
+                        account_id: uuid.UUID, password: str) -> Account:
+    """A person's own new password (003 §15: changed at first login and periodically): the
+    sign-in page's forced change and SCIM ``/Me``. It passes ``passwords.refusal`` and is
+    not the current one, else an INVALID error whose code names the rule; then no change
+    is required any more, and every browser session of the account ends."""
+    account = get_account(session, account_id)
+    code = passwords.refusal(account.username, password)
+    if code is None and check_password(session, settings, account, password):
+        code = "idp.password.reused"
+    if code is not None:
+        raise invalid(code, passwords.RULES[code], "password")
+    set_password(session, settings, ctx, account.id, password)
+    _end_browser_sessions(session, account.id, "password_changed")
+    return account
+
+
 def set_totp_secret(session: Session, settings: DirectorySettings, ctx: audit.Context,
                     account_id: uuid.UUID, secret: str | None) -> Account:
     account = get_account(session, account_id)
@@ -137,10 +155,7 @@ def revoke_everything(session: Session, account_id: uuid.UUID,
     caller's transaction: its refresh tokens and unredeemed codes die with the grant and
     its access tokens introspect inactive. Returns (client_id, session id) of each grant
     that had a session, for back-channel logout after the commit."""
-    now = utcnow()
-    session.execute(update(BrowserSession).where(
-        BrowserSession.account_id == account_id, BrowserSession.ended_at.is_(None))
-        .values(ended_at=now, end_reason=reason).execution_options(synchronize_session=False))
+    now = _end_browser_sessions(session, account_id, reason)
     live = session.execute(select(OAuthGrant.client_id, OAuthGrant.session_id).where(
         OAuthGrant.account_id == account_id, OAuthGrant.revoked_at.is_(None))).all()
     session.execute(update(OAuthGrant).where(
@@ -150,6 +165,15 @@ def revoke_everything(session: Session, account_id: uuid.UUID,
     pairs = sorted({(c, sid) for c, sid in live if sid is not None})
     session.info.setdefault(REVOKED_SESSIONS, []).append((account_id, pairs))
     return pairs
+
+
+def _end_browser_sessions(session: Session, account_id: uuid.UUID,
+                          reason: str) -> dt.datetime:
+    now = utcnow()
+    session.execute(update(BrowserSession).where(
+        BrowserSession.account_id == account_id, BrowserSession.ended_at.is_(None))
+        .values(ended_at=now, end_reason=reason).execution_options(synchronize_session=False))
+    return now
 
 
 REVOKED_SESSIONS = "revoked_sessions"

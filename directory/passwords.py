@@ -1,4 +1,7 @@
-"""Password hashing: argon2id (RFC 9106) with its parameters stored in the PHC string.
+"""Passwords: argon2id hashing (RFC 9106) with its parameters stored in the PHC string, and
+the rules a password its owner chooses must pass (``refusal``, docs/login.md "New
+passwords"), here below every adapter so that the sign-in page, ``idp password set`` and
+SCIM ``/Me`` apply the same ones.
 
 The floor is OWASP's Password Storage Cheat Sheet, which lists five configurations of
 equal strength, all with p = 1: m = 46 MiB and t = 1, 19 MiB and 2, 12 MiB and 3, 9 MiB
@@ -15,7 +18,9 @@ reports when a hash was made with other parameters so the caller rehashes at log
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
+from pathlib import Path
 
 import nacl.exceptions
 import nacl.pwhash.argon2id as sodium_argon2id
@@ -29,6 +34,18 @@ OWASP_FLOOR_KIB = {1: 46 * 1024, 2: 19 * 1024, 3: 12 * 1024, 4: 9 * 1024, 5: 7 *
 DEFAULT_MEMORY_KIB = 7 * 1024
 DEFAULT_TIME_COST = 5
 DEFAULT_PARALLELISM = 1
+MIN_PASSWORD_LENGTH = 8
+MAX_PASSWORD_LENGTH = 256
+COMMON_PASSWORDS = Path(__file__).parent / "data" / "common_passwords.txt"
+# The code of each rule for a new password (stable: the sign-in page shows it as data-code,
+# SCIM in its error detail) and what it says.
+RULES = {
+    "idp.password.too_short": f"a password has {MIN_PASSWORD_LENGTH} to "
+                              f"{MAX_PASSWORD_LENGTH} characters",
+    "idp.password.username": "a password must not be the login name",
+    "idp.password.common": "a password must not be one of the most common passwords",
+    "idp.password.reused": "the new password must differ from the current one",
+}
 
 
 def floor_kib(time_cost: int) -> int:
@@ -83,3 +100,21 @@ def verify_password(stored: str, password: str, settings: PasswordSettings) -> t
             UnicodeEncodeError):
         return False, False
     return True, ph.check_needs_rehash(stored)
+
+
+@functools.cache
+def common_passwords() -> frozenset[str]:
+    """The 3,000 most common passwords of 8 characters or more, lower-cased (offline)."""
+    lines = COMMON_PASSWORDS.read_text(encoding="utf-8").splitlines()
+    return frozenset(line.strip().lower() for line in lines if line.strip())
+
+
+def refusal(username: str, password: str) -> str | None:
+    """The code of the rule a new password breaks, or None (docs/login.md)."""
+    if len(password) < MIN_PASSWORD_LENGTH or len(password) > MAX_PASSWORD_LENGTH:
+        return "idp.password.too_short"
+    if password.strip().lower() == username.strip().lower():
+        return "idp.password.username"
+    if password.strip().lower() in common_passwords():
+        return "idp.password.common"
+    return None

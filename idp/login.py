@@ -24,7 +24,6 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import re
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
@@ -38,6 +37,7 @@ from sqlalchemy.orm import Session
 
 from directory import accounts
 from directory import audit
+from directory import passwords
 from directory.db import utcnow
 from directory.errors import DomainError
 from directory.models import Account
@@ -60,8 +60,7 @@ bp = Blueprint("login", __name__)
 LOGIN_PATH = "/login"
 ACCOUNT_PATH = "/account"
 ADMIN_TYPES = frozenset({AccountType.SYSTEM_ADMIN, AccountType.GRADED_ADMIN})
-MIN_PASSWORD_LENGTH = accounts.MIN_PASSWORD_LENGTH
-COMMON_PASSWORDS = Path(__file__).parent / "data" / "common_passwords.txt"
+MIN_PASSWORD_LENGTH = passwords.MIN_PASSWORD_LENGTH
 _SESSION_ID = re.compile(r"^[0-9a-f]{64}$")
 _UNSAFE_NEXT = re.compile(r"[\x00-\x20\x7f\\]")
 
@@ -87,23 +86,15 @@ def safe_next(value: str | None) -> str | None:
     return None if _UNSAFE_NEXT.search(value) else value
 
 
-@functools.cache
-def common_passwords() -> frozenset[str]:
-    lines = COMMON_PASSWORDS.read_text(encoding="utf-8").splitlines()
-    return frozenset(line.strip().lower() for line in lines if line.strip())
+common_passwords = passwords.common_passwords
 
 
 def password_refusal(username: str, password: str, confirm: str | None = None) -> str | None:
-    """The code of the rule a new password breaks, or None (docs/login.md)."""
+    """The code of the rule a new password breaks, or None (docs/login.md): the two typed
+    passwords differ, or ``directory.passwords.refusal``."""
     if confirm is not None and password != confirm:
         return "idp.password.mismatch"
-    if len(password) < MIN_PASSWORD_LENGTH or len(password) > 256:
-        return "idp.password.too_short"
-    if password.strip().lower() == username.strip().lower():
-        return "idp.password.username"
-    if password.strip().lower() in common_passwords():
-        return "idp.password.common"
-    return None
+    return passwords.refusal(username, password)
 
 
 def must_change_password(account: Account, max_days: int, now: dt.datetime) -> bool:
@@ -297,16 +288,13 @@ def password_submit() -> Response:
             return _expired()
         pending, account = resumed
         refusal = password_refusal(account.username, new, request.form.get("confirm", ""))
-        if refusal is None and accounts.check_password(db, rt.directory, account, new):
-            refusal = "idp.password.reused"
+        if refusal is None:
+            try:  # the rules again, not the current password; ends every session
+                accounts.change_own_password(db, rt.directory, _ctx(account), account.id, new)
+            except DomainError as exc:
+                refusal = exc.code if exc.code in passwords.RULES else "idp.password.too_short"
         if refusal is not None:
             return _step(account, pending, 400, refusal, request.form["pending"])
-        try:
-            accounts.set_password(db, rt.directory, _ctx(account), account.id, new)
-        except DomainError:
-            return _step(account, pending, 400, "idp.password.too_short",
-                         request.form["pending"])
-        sessions.end_all(db, account.id, "password_changed")
         return _proceed(db, rt, account, pending.next_url, pending.amr)
 
 
