@@ -90,6 +90,19 @@ class IdIn:
 Expr = Compare | Present | All | AnyOf | Not | Within | IdIn
 
 
+def equalities_only(expr: Expr | None) -> bool:
+    """Whether every condition is an equality (or ids found beforehand), joined by ``and``
+    or ``or``: a filter whose plan does not depend on its values (one index probe per
+    value), unlike a prefix, a range or a negation, whose best plan does."""
+    if isinstance(expr, IdIn):
+        return True
+    if isinstance(expr, Compare):
+        return expr.op == "eq"
+    if isinstance(expr, All | AnyOf):
+        return all(equalities_only(i) for i in expr.items)
+    return False
+
+
 class UnknownField(Exception):
     """A field key outside the allowlist: the adapter answers invalidFilter."""
 

@@ -191,15 +191,16 @@ class Page:
 
 
 def _page(session: Session, base: Any, key: Any, where: ColumnElement[bool],
-          order: list[Any], paging: Paging) -> Page:
+          order: list[Any], paging: Paging, expr: q.Expr | None) -> Page:
     """One page and totalResults. The count is a second statement only when the page does
     not tell it: a first page that is not full holds every match (the common ``eq``
     lookup costs one statement, not two)."""
-    if session.get_bind().dialect.name == "postgresql":
+    if session.get_bind().dialect.name == "postgresql" and not q.equalities_only(expr):
         # A client's filter values decide the plan (``name sw "张"`` is an index range
         # only once the pattern is known): after psycopg prepares a statement, PostgreSQL
         # would switch to a generic plan after five executions, and a generic plan of a
-        # LIKE prefix scans every person (25 s at 2 M, bench/README.md).
+        # LIKE prefix scans every person (25 s at 2 M, bench/README.md). Equalities plan
+        # the same whatever their values: they keep the prepared plan, and this round trip.
         session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
 
     def total() -> int:
@@ -242,14 +243,13 @@ def _people_named(session: Session, user_name: str) -> tuple[uuid.UUID, ...]:
     name of a person without one — two unique-index lookups, so ``userName eq`` (every
     provisioning client's first request) never scans the people."""
     key = user_name.lower()
-    named = set(session.scalars(select(ScimIdentity.person_id).where(
-        ScimIdentity.user_name_key == key)))
-    named |= {pid for pid in session.scalars(select(Account.person_id).where(
-        Account.username == key, Account.person_id.is_not(None), ~exists(
-            select(ScimIdentity.person_id).where(ScimIdentity.person_id == Account.person_id,
-                                                 ScimIdentity.user_name_key.is_not(None)))))
-              if pid is not None}
-    return tuple(sorted(named))
+    named = session.scalars(select(ScimIdentity.person_id).where(
+        ScimIdentity.user_name_key == key).union_all(select(Account.person_id).where(
+            Account.username == key, Account.person_id.is_not(None), ~exists(
+                select(ScimIdentity.person_id).where(
+                    ScimIdentity.person_id == Account.person_id,
+                    ScimIdentity.user_name_key.is_not(None))))))
+    return tuple(sorted({pid for pid in named if pid is not None}))
 
 
 def _lookups(session: Session, expr: q.Expr | None) -> q.Expr | None:
@@ -268,22 +268,23 @@ def list_people(session: Session, client: Client, expr: q.Expr | None, sort: str
                descending: bool, paging: Paging) -> Page:
     base = select(Person).outerjoin(Account, Account.person_id == Person.id).outerjoin(
         ScimIdentity, ScimIdentity.person_id == Person.id).where(person_visible(client))
-    return _page(session, base, Person.id, _filter(session, _lookups(session, expr), q.PEOPLE),
-                 _order(q.PEOPLE, sort, descending, Person.id), paging)
+    expr = _lookups(session, expr)
+    return _page(session, base, Person.id, _filter(session, expr, q.PEOPLE),
+                 _order(q.PEOPLE, sort, descending, Person.id), paging, expr)
 
 
 def list_nodes(session: Session, client: Client, expr: q.Expr | None, sort: str | None,
                descending: bool, paging: Paging) -> Page:
     base = select(Node).where(node_visible(client))
     return _page(session, base, Node.id, _filter(session, expr, q.NODES),
-                 _order(q.NODES, sort, descending, Node.id), paging)
+                 _order(q.NODES, sort, descending, Node.id), paging, expr)
 
 
 def list_tags(session: Session, client: Client, expr: q.Expr | None, sort: str | None,
                descending: bool, paging: Paging) -> Page:
     base = select(Tag).where(tag_visible(client))
     return _page(session, base, Tag.id, _filter(session, expr, q.TAGS),
-                 _order(q.TAGS, sort, descending, Tag.id), paging)
+                 _order(q.TAGS, sort, descending, Tag.id), paging, expr)
 
 
 def claim(session: Session, model: type[Person] | type[Node] | type[Tag], row_id: uuid.UUID,

@@ -3,6 +3,8 @@ that every resource type shares."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from dataclasses import field
 from typing import Any
@@ -30,6 +32,22 @@ class Call:
     # shows of the rows just written (account, identity, posts), so rendering them reads
     # none of it back.
     made: dict[Any, Any] = field(default_factory=dict)
+
+    @contextmanager
+    def unit(self) -> Iterator[None]:
+        """The request's transaction: the one its authentication opened, when a read-only
+        request kept it (``scim.views.READS``: one BEGIN and COMMIT, not two), else a new
+        one. Committed at the end, rolled back on an error."""
+        if not self.session.in_transaction():
+            with self.session.begin():
+                yield
+            return
+        try:
+            yield
+        except BaseException:
+            self.session.rollback()
+            raise
+        self.session.commit()
 
 
 # Column widths (directory.models) of the attributes written as given: a longer value is

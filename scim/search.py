@@ -44,7 +44,7 @@ def one_type(kind: Kind, params: dict[str, Any], call: Call, base: str) -> dict[
     if order not in ("ascending", "descending"):
         raise errors.invalid_value("sortOrder is ascending or descending")
     paging = _paging(params, sort, call)
-    with call.session.begin():
+    with call.unit():
         try:
             page = kind.search(call.session, call.client, expr, sort, order == "descending",
                                paging)
@@ -102,7 +102,7 @@ def everything(body: dict[str, Any], call: Call, base: str) -> dict[str, Any]:
     found: list[dict[str, Any]] = []
     skip, room = paging.start - 1, paging.count
     total = 0
-    with call.session.begin():
+    with call.unit():
         for name, expr in exprs.items():
             kind = KINDS[name]
             page = kind.search(call.session, call.client, expr, None, False, store.Paging(

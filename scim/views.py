@@ -115,6 +115,12 @@ def _close(_exc: BaseException | None) -> None:
         session.close()
 
 
+# Read-only endpoints run in the transaction their authentication opened (Call.unit):
+# one BEGIN and one COMMIT a request, not two.
+READS = frozenset({"scim.list_resources", "scim.get_resource", "scim.search_resources",
+                   "scim.search_everything"})
+
+
 @bp.before_request
 def _authenticate() -> None:
     if (request.content_length or 0) > s.MAX_PAYLOAD:
@@ -148,7 +154,8 @@ def _authenticate() -> None:
     if SCOPE not in scope:
         raise errors.ScimError(403, f"the {SCOPE} scope is required", headers={
             "WWW-Authenticate": f'Bearer error="insufficient_scope", scope="{SCOPE}"'})
-    session.commit()  # the reads end (nothing is expired); each endpoint opens its own
+    if request.endpoint not in READS:
+        session.commit()  # the reads end (nothing is expired); the endpoint opens its own
     g.scim_client = client
 
 
@@ -287,7 +294,7 @@ def parse_etag(header: str | None) -> int | None:
 @bp.get("/<endpoint>/<resource_id>")
 def get_resource(endpoint: str, resource_id: str) -> Response:
     kind, call = _kind(endpoint), _call()
-    with call.session.begin():
+    with call.unit():
         row = resources.found(kind, call, resource_id)
         wanted = request.headers.get("If-None-Match")
         if wanted is not None and wanted.strip() == etag(row.version):

@@ -269,9 +269,34 @@ def test_list_queries_are_planned_for_their_values(sessions, engine):
     from directory import scim_store
     from directory.models import Person
 
+    from directory import scim_query as q
+
+    prefix = q.Compare("name", "sw", "张", case_exact=False)
     with sessions() as session:
         page = scim_store._page(session, select(Person), Person.id, and_(True), [Person.id],
-                                scim_store.Paging(count=1))
+                                scim_store.Paging(count=1), prefix)
         assert page.total == 0
         if engine.dialect.name == "postgresql":
             assert session.scalar(text("SHOW plan_cache_mode")) == "force_custom_plan"
+    # equalities plan alike whatever their values: they keep the prepared (generic) plan
+    # and save the SET's round trip
+    equal = q.All((q.Compare("external_id", "eq", "HR-1"), q.IdIn(())))
+    with sessions() as session:
+        scim_store._page(session, select(Person), Person.id, and_(True), [Person.id],
+                         scim_store.Paging(count=1), equal)
+        if engine.dialect.name == "postgresql":
+            assert session.scalar(text("SHOW plan_cache_mode")) == "auto"
+
+
+def test_equalities_only():
+    from directory import scim_query as q
+
+    eq = q.Compare("external_id", "eq", "HR-1")
+    assert q.equalities_only(eq) and q.equalities_only(q.IdIn(()))
+    assert q.equalities_only(q.AnyOf((eq, q.All((eq, q.IdIn(()))))))
+    for other in ("ne", "co", "sw", "ew", "gt", "ge", "lt", "le"):
+        assert not q.equalities_only(q.Compare("external_id", other, "HR-1"))
+    assert not q.equalities_only(None)
+    assert not q.equalities_only(q.Not(eq))
+    assert not q.equalities_only(q.Present("external_id"))
+    assert not q.equalities_only(q.All((eq, q.Compare("name", "sw", "张"))))
