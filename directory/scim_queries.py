@@ -22,6 +22,7 @@ from directory.models import TagMember
 from directory.models import TagShare
 from directory.queries import ancestor_paths
 from directory.queries import ancestors
+from directory.scim_store import IDENTITY
 from directory.scim_store import Client
 from directory.scim_store import node_visible
 from directory.scim_store import person_visible
@@ -123,8 +124,7 @@ def identities_of(session: Session, person_ids: list[uuid.UUID]) -> dict[uuid.UU
     User shows (what ``accounts_of``, ``user_names`` and ``enterprise_of`` read in three,
     as whole rows)."""
     rows = session.execute(
-        select(Person.id, Account.username, Account.status, ScimIdentity.user_name,
-               ScimIdentity.employee_number, ScimIdentity.manager_id)
+        select(Person.id, *IDENTITY)
         .outerjoin(Account, Account.person_id == Person.id)
         .outerjoin(ScimIdentity, ScimIdentity.person_id == Person.id)
         .where(Person.id.in_(person_ids)))

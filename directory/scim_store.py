@@ -20,6 +20,7 @@ import hashlib
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from dataclasses import field
 from typing import Any
 
 from sqlalchemy import ColumnElement
@@ -185,9 +186,19 @@ class Paging:
 
 @dataclass(frozen=True)
 class Page:
+    """``extras``: the columns a list read beside each row, by the row's id (a User's
+    account and SCIM identity: ``IDENTITY``), so rendering does not read them again."""
+
     total: int
     rows: Sequence[Any]
     next_after: uuid.UUID | None = None
+    extras: dict[uuid.UUID, tuple[Any, ...]] = field(default_factory=dict)
+
+
+# What a User document shows of the person's account and SCIM identity, in the order of
+# ``scim_queries.Identity``'s fields
+IDENTITY = (Account.username, Account.status, ScimIdentity.user_name,
+            ScimIdentity.employee_number, ScimIdentity.manager_id)
 
 
 def _page(session: Session, base: Any, key: Any, where: ColumnElement[bool],
@@ -207,22 +218,31 @@ def _page(session: Session, base: Any, key: Any, where: ColumnElement[bool],
         return session.scalar(select(func.count()).select_from(
             base.where(where).with_only_columns(key).subquery())) or 0
 
+    extras: dict[uuid.UUID, tuple[Any, ...]] = {}
+
+    def fetch(stmt: Any) -> list[Any]:
+        found = session.execute(stmt).all()
+        if len(base.selected_columns) == 1:
+            return [r[0] for r in found]
+        extras.update((r[0].id, tuple(r[1:])) for r in found)
+        return [r[0] for r in found]
+
     if paging.count <= 0:
         return Page(total(), [])
     if paging.keyset:
         stmt = base.where(where).order_by(key).limit(paging.count + 1)
         if paging.after is not None:
             stmt = stmt.where(key > paging.after)
-        rows = session.scalars(stmt).all()
+        rows = fetch(stmt)
         more = len(rows) > paging.count
         rows = rows[:paging.count]
         everything = paging.after is None and not more
         return Page(len(rows) if everything else total(), rows,
-                    rows[-1].id if more and rows else None)
-    rows = session.scalars(base.where(where).order_by(*order).offset(paging.start - 1)
-                           .limit(paging.count)).all()
+                    rows[-1].id if more and rows else None, extras)
+    rows = fetch(base.where(where).order_by(*order).offset(paging.start - 1)
+                 .limit(paging.count))
     everything = paging.start == 1 and len(rows) < paging.count
-    return Page(len(rows) if everything else total(), rows)
+    return Page(len(rows) if everything else total(), rows, extras=extras)
 
 
 def _filter(session: Session, expr: q.Expr | None, resource: q.Resource) -> ColumnElement[bool]:
@@ -266,7 +286,7 @@ def _lookups(session: Session, expr: q.Expr | None) -> q.Expr | None:
 
 def list_people(session: Session, client: Client, expr: q.Expr | None, sort: str | None,
                descending: bool, paging: Paging) -> Page:
-    base = select(Person).outerjoin(Account, Account.person_id == Person.id).outerjoin(
+    base = select(Person, *IDENTITY).outerjoin(Account, Account.person_id == Person.id).outerjoin(
         ScimIdentity, ScimIdentity.person_id == Person.id).where(person_visible(client))
     expr = _lookups(session, expr)
     return _page(session, base, Person.id, _filter(session, expr, q.PEOPLE),

@@ -32,6 +32,9 @@ class Call:
     # shows of the rows just written (account, identity, posts), so rendering them reads
     # none of it back.
     made: dict[Any, Any] = field(default_factory=dict)
+    # The account and SCIM identity columns a list read beside its Users (Page.extras),
+    # by person id: rendering that page does not read them again.
+    identities: dict[Any, tuple[Any, ...]] = field(default_factory=dict)
 
     @contextmanager
     def unit(self) -> Iterator[None]:

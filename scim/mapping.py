@@ -44,14 +44,19 @@ def _clean(doc: dict[str, Any]) -> dict[str, Any]:
 
 
 def users(session: Any, client: store.Client, settings: DirectorySettings, base: str,
-          people: list[Person], made: dict[Any, Any] | None = None) -> list[dict[str, Any]]:
+          people: list[Person], made: dict[Any, Any] | None = None,
+          known: dict[Any, tuple[Any, ...]] | None = None) -> list[dict[str, Any]]:
     """Four statements for a whole page: identities (account, userName, enterprise), the
     visible posts with their nodes, the units above those nodes, the groups. ``made``:
     (identity, [(post, node)]) of Users this request just created (no groups yet), not
-    read back."""
-    made = made or {}
+    read back; ``known``: the identity columns of Users a list read with them
+    (``scim_store.IDENTITY``), not read again."""
+    made, known = made or {}, known or {}
     ids = [p.id for p in people if p.id not in made]
-    identities = related.identities_of(session, ids) if ids else {}
+    identities = {pid: related.Identity(*known[pid]) for pid in ids if pid in known}
+    unknown = [pid for pid in ids if pid not in identities]
+    if unknown:
+        identities.update(related.identities_of(session, unknown))
     posted = related.visible_posts_of(session, client, ids) if ids else {}
     groups = related.groups_of(session, client, ids) if ids else {}
     for pid in {p.id for p in people} & set(made):

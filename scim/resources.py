@@ -36,7 +36,8 @@ class Kind:
 
 
 def _render_users(call: Call, base: str, rows: list[Any]) -> list[dict[str, Any]]:
-    return mapping.users(call.session, call.client, call.settings, base, rows, call.made)
+    return mapping.users(call.session, call.client, call.settings, base, rows, call.made,
+                         call.identities)
 
 
 def _render_nodes(call: Call, base: str, rows: list[Any]) -> list[dict[str, Any]]:

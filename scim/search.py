@@ -50,6 +50,7 @@ def one_type(kind: Kind, params: dict[str, Any], call: Call, base: str) -> dict[
                                paging)
         except store.q.UnknownField as exc:
             raise errors.invalid_filter(f"unknown or unfilterable attribute '{exc}'") from exc
+        call.identities.update(page.extras)
         docs = kind.render(call, base, list(page.rows))
     attributes, excluded = names(params.get("attributes")), names(
         params.get("excludedAttributes"))
@@ -107,6 +108,7 @@ def everything(body: dict[str, Any], call: Call, base: str) -> dict[str, Any]:
             kind = KINDS[name]
             page = kind.search(call.session, call.client, expr, None, False, store.Paging(
                 start=skip + 1, count=room))
+            call.identities.update(page.extras)
             total += page.total
             skip = max(0, skip - page.total)
             room -= len(page.rows)
