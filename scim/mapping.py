@@ -45,15 +45,15 @@ def _clean(doc: dict[str, Any]) -> dict[str, Any]:
 
 def users(session: Any, client: store.Client, settings: DirectorySettings, base: str,
           people: list[Person], made: dict[Any, Any] | None = None,
-          known: dict[Any, tuple[Any, ...]] | None = None) -> list[dict[str, Any]]:
+          listed: dict[Any, tuple[Any, ...]] | None = None) -> list[dict[str, Any]]:
     """Four statements for a whole page: identities (account, userName, enterprise), the
     visible posts with their nodes, the units above those nodes, the groups. ``made``:
     (identity, [(post, node)]) of Users this request just created (no groups yet), not
-    read back; ``known``: the identity columns of Users a list read with them
+    read back; ``listed``: the identity columns of Users a list read with them
     (``scim_store.IDENTITY``), not read again."""
-    made, known = made or {}, known or {}
+    made, listed = made or {}, listed or {}
     ids = [p.id for p in people if p.id not in made]
-    identities = {pid: related.Identity(*known[pid]) for pid in ids if pid in known}
+    identities = {pid: related.Identity(*listed[pid]) for pid in ids if pid in listed}
     unknown = [pid for pid in ids if pid not in identities]
     if unknown:
         identities.update(related.identities_of(session, unknown))
