@@ -13,7 +13,6 @@ Callers have checked the admin's grant (``policies.delegation``).
 from __future__ import annotations
 
 import datetime as dt
-import ipaddress
 import uuid
 from collections.abc import Mapping
 from typing import Any
@@ -44,22 +43,13 @@ from directory.models import OAuthGrant
 from directory.models import Tag
 from directory.models import TagMember
 from policies import app_access as policy
+from policies.transport import is_loopback
 
 TEXT_FIELDS = {"contact_name": 100, "contact_phone": 40, "contact_email": 254,
                "tech_lead_name": 100, "tech_lead_phone": 40, "remarks": 2000}
 URL_FIELDS = ("url", "icon_url", "backchannel_logout_uri")
 PROFILE_FIELDS = (*TEXT_FIELDS, *URL_FIELDS, "access_modes", "needs_user_sync",
                   "planned_date")
-LOOPBACK = ("localhost",)
-
-
-def _loopback(host: str) -> bool:
-    if host in LOOPBACK:
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def check_url(field: str, value: str) -> str:
@@ -69,7 +59,7 @@ def check_url(field: str, value: str) -> str:
     ok = (len(value) <= 500 and parts.scheme in ("http", "https") and bool(parts.hostname)
           and not parts.fragment and not any(c.isspace() for c in value))
     if ok and field == "backchannel_logout_uri" and parts.scheme == "http":
-        ok = _loopback(parts.hostname or "")
+        ok = is_loopback(parts.hostname)
     if not ok:
         raise invalid(f"directory.app.{field}",
                       f"{field} must be an absolute https URL"

@@ -7,7 +7,6 @@ well-known secret, and with a plain-http issuer that is not a loopback address.
 
 from __future__ import annotations
 
-import ipaddress
 import os
 import tomllib
 from dataclasses import dataclass
@@ -23,6 +22,7 @@ from directory.crypto import new_key_text
 from directory.passwords import PasswordSettings
 from directory.settings import DirectorySettings
 from policies.accounts import AccountSettings
+from policies.transport import is_loopback
 
 DEFAULT_CONFIG_PATH = Path("var/idp.toml")
 KNOWN_BAD_SECRETS = frozenset({"", "secret", "changeme", "change-me", "dev", "development",
@@ -75,17 +75,6 @@ class Settings:
         )
 
 
-def _is_loopback(host: str | None) -> bool:
-    if host in (None, ""):
-        return False
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 def validate(settings: Settings) -> Settings:
     """Raise ConfigError naming the setting and the rule; return settings unchanged."""
     if settings.secret_key in KNOWN_BAD_SECRETS or len(settings.secret_key) < MIN_SECRET_LENGTH:
@@ -94,7 +83,7 @@ def validate(settings: Settings) -> Settings:
     parts = urlsplit(settings.issuer)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ConfigError("IDP_ISSUER must be an absolute http(s) URL")
-    if parts.scheme == "http" and not _is_loopback(parts.hostname):
+    if parts.scheme == "http" and not is_loopback(parts.hostname):
         raise ConfigError("IDP_ISSUER uses plain http on a non-loopback host: use https")
     if parts.query or parts.fragment:
         raise ConfigError("IDP_ISSUER must not have a query or fragment (OIDC Discovery §3)")
