@@ -85,6 +85,7 @@ class ClientSpec:
     unit_node_id: uuid.UUID | None = None
     status: str = "applied"
     jwks: Any = None  # private_key_jwt: the client's public keys (a JWKS object)
+    jwks_uri: str | None = None  # ... or where to fetch them (never both)
     id_token_alg: str = app_policy.DEFAULT_ID_TOKEN_ALG
 
 
@@ -105,8 +106,16 @@ REFUSALS = {
     "redirect_uri_required": "the authorization code grant needs a redirect URI",
     "refresh_without_code": "the refresh token grant needs the authorization code grant",
     "no_grant_type": "a client needs at least one grant type",
-    "jwks_required": "a private_key_jwt client registers its public keys (jwks)",
+    "jwks_required": "a private_key_jwt client registers its public keys (jwks or jwks_uri)",
     "jwks_without_private_key_jwt": "keys are registered only for private_key_jwt",
+    "jwks_uri_without_private_key_jwt": "a jwks_uri is registered only for private_key_jwt",
+    "jwks_and_jwks_uri": "register jwks or a jwks_uri, never both (RFC 7591 §2)",
+    "jwks_uri_invalid": "jwks_uri is an absolute https URL (plain http only to a loopback "
+                        "host) of at most 500 characters, without credentials or fragment",
+    "auth_method": "token_endpoint_auth_method is client_secret_basic, client_secret_post, "
+                   "private_key_jwt or none",
+    "auth_method_public": "a public client (none) stays public and a confidential client "
+                          "confidential: register a new client instead",
     "jwks_empty": "jwks is an object whose keys list holds at least one key",
     "jwk_not_object": "each key is a JWK object",
     "jwk_private": "register public keys only: a key has private members",
@@ -143,15 +152,37 @@ def check_jwks(jwks: Any) -> str:
     return json.dumps(jwks, separators=(",", ":"), sort_keys=True)
 
 
-def _check_client_keys(spec: ClientSpec) -> str | None:
-    problem = app_policy.key_registration_problem(spec.auth_method, spec.jwks is not None)
+def check_jwks_uri(uri: Any) -> str:
+    """A private_key_jwt client's ``jwks_uri`` (``policies.apps.jwks_uri_problem``); the keys
+    fetched from it pass ``check_jwks`` at each fetch (``idp.jwks_uri``)."""
+    problem = app_policy.jwks_uri_problem(uri)
     if problem is not None:
-        raise invalid(f"directory.app.{problem}", REFUSALS[problem], "jwks")
-    if spec.id_token_alg not in app_policy.ID_TOKEN_ALGS:
+        raise invalid(f"directory.app.{problem}", REFUSALS[problem], "jwks_uri")
+    return str(uri)
+
+
+def check_key_source(auth_method: str, jwks: Any, jwks_uri: Any) -> None:
+    problem = app_policy.key_registration_problem(auth_method, jwks is not None,
+                                                  jwks_uri is not None)
+    if problem is not None:
+        field = "jwks_uri" if "uri" in problem else "jwks"
+        raise invalid(f"directory.app.{problem}", REFUSALS[problem], field)
+
+
+def check_id_token_alg(alg: Any) -> str:
+    if not isinstance(alg, str) or alg not in app_policy.ID_TOKEN_ALGS:
         raise invalid("directory.app.id_token_alg",
                       f"id_token_signed_response_alg is one of {app_policy.ID_TOKEN_ALGS}",
                       "id_token_signed_response_alg")
-    return None if spec.jwks is None else check_jwks(spec.jwks)
+    return alg
+
+
+def _check_client_keys(spec: ClientSpec) -> tuple[str | None, str | None]:
+    """(the checked JWKS as stored, the checked jwks_uri)."""
+    check_key_source(spec.auth_method, spec.jwks, spec.jwks_uri)
+    check_id_token_alg(spec.id_token_alg)
+    return (None if spec.jwks is None else check_jwks(spec.jwks),
+            None if spec.jwks_uri is None else check_jwks_uri(spec.jwks_uri))
 
 
 def new_client_id() -> str:
@@ -187,7 +218,7 @@ def create_client(session: Session, ctx: audit.Context,
                                         len(spec.redirect_uris))
     if problem is not None:
         raise invalid(f"directory.app.{problem}", REFUSALS[problem], "grant_types")
-    jwks = _check_client_keys(spec)
+    jwks, jwks_uri = _check_client_keys(spec)
     app = register(session, ctx, client_id=new_client_id(), name=spec.name,
                    unit_node_id=spec.unit_node_id, status=spec.status)
     secret = None
@@ -196,39 +227,13 @@ def create_client(session: Session, ctx: audit.Context,
         app.client_secret_hash = secret_digest(secret)
     app.token_endpoint_auth_method = spec.auth_method
     app.jwks = jwks
+    app.jwks_uri = jwks_uri
     app.id_token_signed_response_alg = spec.id_token_alg
     app.grant_types = " ".join(dict.fromkeys(spec.grant_types))
     app.scope = " ".join(dict.fromkeys(spec.scope))
     app.redirect_uris = "\n".join(dict.fromkeys(spec.redirect_uris))
     session.flush()
     return app, secret
-
-
-def set_client_keys(session: Session, ctx: audit.Context, app: App, *,
-                    jwks: Any = None, id_token_alg: str | None = None) -> None:
-    """Replace a private_key_jwt client's public keys (the client rotates its own key:
-    register old and new together, then the new alone) and/or change the algorithm of
-    its ID tokens. Checked as at registration; audited with the kids, never the keys."""
-    summary: dict[str, Any] = {}
-    if jwks is not None:
-        if app.token_endpoint_auth_method != app_policy.PRIVATE_KEY_JWT:
-            raise invalid("directory.app.jwks_without_private_key_jwt",
-                          REFUSALS["jwks_without_private_key_jwt"], "jwks")
-        app.jwks = check_jwks(jwks)
-        summary["kids"] = [k.get("kid") for k in jwks["keys"]]
-    if id_token_alg is not None:
-        if id_token_alg not in app_policy.ID_TOKEN_ALGS:
-            raise invalid("directory.app.id_token_alg",
-                          f"id_token_signed_response_alg is one of {app_policy.ID_TOKEN_ALGS}",
-                          "id_token_signed_response_alg")
-        app.id_token_signed_response_alg = id_token_alg
-        summary["id_token_signed_response_alg"] = id_token_alg
-    if not summary:
-        raise invalid("directory.app.nothing_to_change", "give keys or an ID token algorithm",
-                      "jwks")
-    audit.record(session, "app.client_keys_set", ctx, target_type="app", target_id=app.id,
-                 summary=summary)
-    session.flush()
 
 
 def first_use_of_assertion(session: Session, client_id: str, jti: str,

@@ -530,6 +530,9 @@ class App(Base):
     # private_key_jwt (RFC 7523 §2.2, OIDC Core §9): the client's public keys, an inline
     # JWKS (RFC 7591 ``jwks``) checked at registration; NULL for every other method.
     jwks: Mapped[str | None] = mapped_column(Text)
+    # ... or the URL of its JWKS (RFC 7591 ``jwks_uri``), fetched and cached in
+    # ``jwks_uri_cache``; never both.
+    jwks_uri: Mapped[str | None] = mapped_column(String(500))
     # OIDC Registration §2: the algorithm of the client's ID tokens (ES256 or RS256).
     id_token_signed_response_alg: Mapped[str] = mapped_column(String(16), default="ES256")
     created_at: Mapped[created_at]
@@ -537,6 +540,24 @@ class App(Base):
     version: Mapped[int] = mapped_column(Integer, default=1)
 
     __mapper_args__ = {"version_id_col": version}
+
+
+class JwksUriCache(Base):
+    """The key set fetched from a private_key_jwt client's ``jwks_uri``, shared by every
+    worker (``idp.jwks_uri``): ``jwks`` is the last set that passed the registration checks
+    and ``fetched_at`` when it was fetched; ``attempted_at`` is the last fetch attempt (the
+    refetch rate limit, claimed by one upsert across workers) and ``failure`` why it failed.
+    Keyed by the URI too, so keys fetched from a former URI are never taken for the new
+    one's."""
+
+    __tablename__ = "jwks_uri_cache"
+
+    app_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("apps.id"), primary_key=True)
+    jwks_uri: Mapped[str] = mapped_column(String(500), primary_key=True)
+    jwks: Mapped[str | None] = mapped_column(Text)
+    fetched_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    attempted_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    failure: Mapped[str | None] = mapped_column(String(100))
 
 
 class AppDirectoryScope(Base):

@@ -19,6 +19,8 @@ from sqlalchemy import select
 from directory import app_access
 from directory import apps
 from directory import audit
+from directory import client_auth
+from directory import jwks_cache
 from directory import people
 from directory import queries
 from directory import rules as rule_cmds
@@ -353,12 +355,30 @@ def put_share_upward(node_id: str) -> Response:
 # -- apps: the application form, testers and 使用范围 (#4) --------------------------------
 
 
+def _jwks_uri_fetch(app: App) -> dict[str, Any] | None:
+    """Read-only: what the server last fetched from the client's jwks_uri (kids only)."""
+    cached = jwks_cache.get(_session(), app.id, app.jwks_uri) if app.jwks_uri else None
+    if cached is None:
+        return None
+    return {"kids": cached.kids, "failure": cached.failure,
+            "fetched_at": cached.fetched_at.isoformat() if cached.fetched_at else None,
+            "attempted_at": cached.attempted_at.isoformat()}
+
+
+def _client_auth_json(app: App) -> dict[str, Any]:
+    """How the client authenticates (RFC 7591 names); public keys only, ever."""
+    return {"token_endpoint_auth_method": app.token_endpoint_auth_method,
+            "jwks": client_auth.public_jwks(app), "jwks_uri": app.jwks_uri,
+            "jwks_uri_fetch": _jwks_uri_fetch(app),
+            "id_token_signed_response_alg": app.id_token_signed_response_alg}
+
+
 def _app_json(app: App) -> dict[str, Any]:
     session = _session()
     nodes, tags, types = app_access.access_lists(session, app)
     return {"client_id": app.client_id, "name": app.name, "status": app.status.value,
             "unit_node_id": str(app.unit_node_id) if app.unit_node_id else None,
-            **app_access.profile(app),
+            **app_access.profile(app), **_client_auth_json(app),
             "tester_ids": [str(a.id) for a in app_access.testers(session, app)],
             "access": {"node_ids": [str(n.id) for n in nodes],
                        "tag_ids": [str(t.id) for t in tags], "account_types": types}}
@@ -384,14 +404,20 @@ def _check_access_scope(node_ids: list[uuid.UUID], tag_ids: list[uuid.UUID]) -> 
 
 @bp.put("/apps/<client_id>")
 def put_app(client_id: str) -> Response:
-    """Change the application form's fields (those given), the testers (``tester_ids``)
-    and the access policy (``access``: ``node_ids``, ``tag_ids``, ``account_types``)."""
+    """Change the application form's fields (those given), the testers (``tester_ids``),
+    the access policy (``access``: ``node_ids``, ``tag_ids``, ``account_types``) and how
+    the client authenticates (``directory.client_auth.CLIENT_AUTH_FIELDS``; a new secret,
+    when one is made, is in the answer once)."""
     body, session = _body(), _session()
     app = _app_in_scope(client_id)
     current = _app_json(app)
     for key in ("client_id", "status", "unit_node_id"):  # read-only: a GET body round-trips
         if key in body and body.pop(key) != current[key]:
             raise ApiError(400, "invalid_request", f"{key} cannot be changed here")
+    body.pop("jwks_uri_fetch", None)  # read-only, changes by itself: ignored
+    given = {k: body.pop(k) for k in client_auth.CLIENT_AUTH_FIELDS if k in body}
+    auth = {k: v for k, v in given.items() if v != current[k]}  # a GET body round-trips
+    secret = client_auth.set_client_auth(session, _audit_ctx(), app, auth) if auth else None
     changes = {k: v for k, v in body.items() if k not in ("tester_ids", "access")}
     if changes:
         app_access.set_profile(session, _audit_ctx(), app, changes)
@@ -409,4 +435,8 @@ def put_app(client_id: str) -> Response:
         app_access.set_policy(session, _audit_ctx(), app, node_ids=node_ids,
                               tag_ids=tag_ids, account_types=types)
     session.commit()
-    return jsonify(_app_json(app))
+    if secret is None:
+        return jsonify(_app_json(app))
+    response = jsonify({**_app_json(app), "client_secret": secret})
+    response.headers["Cache-Control"] = "no-store"  # RFC 6749 §5.1, as for a token
+    return response

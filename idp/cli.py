@@ -350,6 +350,8 @@ def _jwks_option(text: str | None, file: TextIO | None) -> object:
               "JWKS as JSON (EC P-256 or RSA >= 2048 bits, a kid each if several)")
 @click.option("--jwks-file", type=click.File("r", encoding="utf-8"),
               help="private_key_jwt: the same, read from a file")
+@click.option("--jwks-uri", help="private_key_jwt: instead, the https URL the client "
+              "serves its JWKS at (fetched and cached by the server; http on loopback only)")
 @click.option("--id-token-alg", default="ES256", show_default=True,
               type=click.Choice(["ES256", "RS256"]),
               help="the algorithm of the client's ID tokens (id_token_signed_response_alg)")
@@ -377,7 +379,8 @@ def _jwks_option(text: str | None, file: TextIO | None) -> object:
 @click.option("--json", "as_json", is_flag=True, help="print JSON")
 def client_create(name: str, redirect_uris: tuple[str, ...], grant_types: tuple[str, ...],
                   scopes: tuple[str, ...], auth_method: str, jwks_json: str | None,
-                  jwks_file: TextIO | None, id_token_alg: str, public: bool, state: str,
+                  jwks_file: TextIO | None, jwks_uri: str | None, id_token_alg: str,
+                  public: bool, state: str,
                   unit_code: str | None, node_codes: tuple[str, ...], as_json: bool,
                   **form: object) -> None:
     """Register a client; a secret (client_secret_basic or _post) is printed once and
@@ -410,7 +413,8 @@ def client_create(name: str, redirect_uris: tuple[str, ...], grant_types: tuple[
             app, secret = apps.create_client(session, _operator(), apps.ClientSpec(
                 name=name, grant_types=grant_types, scope=scopes,
                 redirect_uris=redirect_uris, auth_method=auth_method,
-                unit_node_id=unit, status=state, jwks=jwks, id_token_alg=id_token_alg))
+                unit_node_id=unit, status=state, jwks=jwks, jwks_uri=jwks_uri,
+                id_token_alg=id_token_alg))
             if node_codes:
                 apps.set_directory_access(
                     session, _operator(), app,
@@ -428,6 +432,7 @@ def client_create(name: str, redirect_uris: tuple[str, ...], grant_types: tuple[
                "id_token_signed_response_alg": app.id_token_signed_response_alg,
                "redirect_uris": app.redirect_uris.splitlines(),
                **({"jwks": jwks} if jwks is not None else {}),
+               **({"jwks_uri": app.jwks_uri} if app.jwks_uri else {}),
                **{k: v for k, v in app_access.profile(app).items() if v not in (None, [])}}
         if secret is None:
             del out["client_secret"]
@@ -457,21 +462,27 @@ def client_list() -> None:
               "JSON object (replaces the registered ones)")
 @click.option("--jwks-file", type=click.File("r", encoding="utf-8"),
               help="the same, read from a file")
+@click.option("--jwks-uri", help="instead, the https URL the client serves its JWKS at "
+              "(replaces the registered keys or URL; http on loopback only)")
 @click.option("--id-token-alg", type=click.Choice(["ES256", "RS256"]),
               help="the algorithm of the client's ID tokens")
 def client_set_keys(client_id: str, jwks_json: str | None, jwks_file: TextIO | None,
-                    id_token_alg: str | None) -> None:
-    """Replace a client's public keys (to rotate its key: register old and new, then the
-    new alone) and/or change its ID token algorithm (audited)."""
+                    jwks_uri: str | None, id_token_alg: str | None) -> None:
+    """Replace a client's public keys or their URL (to rotate an inline key: register old
+    and new, then the new alone; a jwks_uri client rotates at its URL) and/or change its
+    ID token algorithm (audited)."""
     from directory import apps
+    from directory import client_auth
 
     jwks = _jwks_option(jwks_json, jwks_file)
+    changes = {name: value for name, value in (
+        ("jwks", jwks), ("jwks_uri", jwks_uri), ("id_token_signed_response_alg", id_token_alg))
+        if value is not None}
     settings = _settings()
     with _sessions(settings) as sessions, sessions.begin() as session:
         try:
             app = apps.get_app(session, client_id)
-            apps.set_client_keys(session, _operator(), app, jwks=jwks,
-                                 id_token_alg=id_token_alg)
+            client_auth.set_client_auth(session, _operator(), app, changes)
         except DomainError as exc:
             raise click.ClickException(exc.message) from exc
     click.echo(f"{client_id}: keys set")

@@ -8,7 +8,10 @@ audiences and the replay check. Each refusal is ``invalid_client``:
   (a client of another method never authenticates this way, nor this one another way);
   a ``client_id`` parameter, if sent, names the same client (RFC 7521 §4.2);
 * the signature verifies with the client's registered key named by ``kid`` (the only key
-  when it has one and the header names none), with ES256, RS256 or PS256 only — never
+  when it has one and the header names none) — registered inline, or fetched from its
+  ``jwks_uri`` and cached in the database (``idp.jwks_uri``: a kid not in the cached set
+  has the set fetched again, at most once a minute; a set that cannot be fetched is
+  refused) — with ES256, RS256 or PS256 only — never
   ``none``, never HS* — and an algorithm of that key's type (``Algorithm 'RS256' requires
   'RSA' key``);
 * ``iss`` = ``sub`` = the client; ``aud`` contains the token endpoint URL or the issuer;
@@ -33,8 +36,11 @@ from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 from sqlalchemy.orm import Session
+from sqlalchemy.orm import sessionmaker
 
 from directory import apps
+from idp import grants
+from idp import jwks_uri
 from idp.tokens import LEEWAY_SECONDS  # clock skew, as for our own tokens
 from policies import apps as app_policy
 
@@ -50,10 +56,12 @@ class PrivateKeyJWT(JWTBearerClientAssertion):
 
     CLIENT_AUTH_METHOD = app_policy.PRIVATE_KEY_JWT
 
-    def __init__(self, issuer: str, token_url: str, session: Callable[[], Session]) -> None:
+    def __init__(self, issuer: str, token_url: str, session: Callable[[], Session],
+                 sessions: sessionmaker[Session]) -> None:
         super().__init__(validate_jti=True, leeway=LEEWAY_SECONDS)
         self._audiences = [token_url, issuer]
-        self._session = session
+        self._session = session  # the request's
+        self._sessions = sessions  # short transactions of the jwks_uri cache
 
     def __call__(self, query_client: Any, request: Any) -> Any:
         client = super().__call__(query_client, request)
@@ -67,10 +75,25 @@ class PrivateKeyJWT(JWTBearerClientAssertion):
         the authorization server's issuer identifier."""
         return self._audiences
 
-    def resolve_client_public_key(self, client: Any) -> KeySet:
-        if client.app.token_endpoint_auth_method != self.CLIENT_AUTH_METHOD or not client.app.jwks:
+    def resolve_client_public_key(self, client: Any) -> Any:
+        """The inline key set, or a resolver that reads the assertion's ``kid`` (joserfc
+        calls it with the JWS) and answers with the key set fetched from the jwks_uri."""
+        app = client.app
+        if app.token_endpoint_auth_method != self.CLIENT_AUTH_METHOD or not (
+                app.jwks or app.jwks_uri):
             raise _refuse("the client is not registered for private_key_jwt")
-        return KeySet.import_key_set(json.loads(client.app.jwks))
+        if app.jwks:
+            return KeySet.import_key_set(json.loads(app.jwks))
+
+        def fetched(jws: Any) -> KeySet:
+            keys = jwks_uri.key_set(self._session(), self._sessions, app,
+                                    jws.headers().get("kid"),
+                                    grants.audit_context(app.client_id))
+            if keys is None:
+                raise _refuse("the client's keys could not be had from its jwks_uri")
+            return keys
+
+        return fetched
 
     def process_assertion_claims(self, assertion: str, resolve_key: Any) -> dict[str, Any]:
         """RFC 7523 §3 (9): the signature, with the asymmetric algorithms only."""

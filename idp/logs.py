@@ -1,5 +1,6 @@
 """Structured JSON logs on stderr. Tokens, secrets, ID numbers and mobiles are never
-passed to a logger; authlib's logger stays at INFO because its grants log tokens at DEBUG."""
+passed to a logger; authlib's logger stays at INFO because its grants log tokens at DEBUG,
+httpx's at WARNING because it logs whole URLs at INFO."""
 
 from __future__ import annotations
 
@@ -34,3 +35,7 @@ def configure(level: str) -> None:
     root.addHandler(handler)
     root.setLevel(level)
     logging.getLogger("authlib").setLevel(max(logging.INFO, logging.getLevelName(level)))
+    # httpx logs each request's full URL at INFO (a client's jwks_uri may carry a query
+    # string); ``idp.jwks_uri`` logs what is needed itself.
+    for name in ("httpx", "httpcore"):
+        logging.getLogger(name).setLevel(max(logging.WARNING, logging.getLevelName(level)))

@@ -294,7 +294,7 @@ def init_app(app: Flask) -> None:
     server.init_app(app, query_client=_query_client, save_token=_save_token)
     issuer = runtime(app).settings.issuer
     server.register_client_auth_method(app_policy.PRIVATE_KEY_JWT, PrivateKeyJWT(
-        issuer, issuer.rstrip("/") + TOKEN_PATH, _session))
+        issuer, issuer.rstrip("/") + TOKEN_PATH, _session, runtime(app).sessions))
     server.register_token_generator("default", _generate_token)
     server.register_grant(ClientCredentialsGrant)
     server.register_grant(grants.AuthorizationCodeGrant,

@@ -23,6 +23,25 @@ _APP_BODY = {"type": "object", "properties": {
     "needs_user_sync": {"type": ["boolean", "null"]},
     "planned_date": {"type": ["string", "null"], "format": "date"},
     "tester_ids": {"type": "array", "items": _ID},
+    # how the app authenticates as an OAuth client (RFC 7591 §2 names)
+    "token_endpoint_auth_method": {
+        "enum": ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"],
+        "description": "between the confidential methods only (a public client stays "
+                       "public); private_key_jwt needs jwks or jwks_uri and drops the "
+                       "secret; leaving it for a secret method answers with a new "
+                       "client_secret, once"},
+    "jwks": {"type": ["object", "null"], "description":
+             "private_key_jwt: the client's public keys (RFC 7517 JWKS: EC P-256 or RSA "
+             ">= 2048 bits, use sig, a distinct kid each if several; never private "
+             "members). Replaces the keys or jwks_uri registered; rotate by sending old "
+             "and new, then the new alone"},
+    "jwks_uri": {"type": ["string", "null"], "format": "uri", "description":
+                 "private_key_jwt: instead of jwks, the https URL (http on loopback only) "
+                 "the client serves its JWKS at; fetched and cached by the server"},
+    "jwks_uri_fetch": {"type": ["object", "null"], "readOnly": True, "description":
+                       "kids, fetched_at, attempted_at and failure of the key set last "
+                       "fetched from jwks_uri; ignored in a PUT"},
+    "id_token_signed_response_alg": {"enum": ["ES256", "RS256"]},
     "access": {"type": "object", "properties": {
         "node_ids": {"type": "array", "items": _ID},
         "tag_ids": {"type": "array", "items": _ID},
@@ -150,11 +169,15 @@ DOCUMENT: dict[str, Any] = {
                                           "hidden_node_ids": {"type": "array", "items": _ID},
                                           "upward": {"type": "boolean"}}})},
         "/api/v1/admin/apps/{client_id}": {
-            "get": _op("An app's application form (001 附件 1.1), state, testers and access "
-                       "policy (使用范围)", [{"name": "client_id", "in": "path",
+            "get": _op("An app's application form (001 附件 1.1), state, testers, access "
+                       "policy (使用范围) and client authentication (public keys only)",
+                       [{"name": "client_id", "in": "path",
                                           "required": True, "schema": {"type": "string"}}]),
-            "put": _op("Change the form's fields given, the testers and the access policy "
-                       "(graded administrators: apps of their unit, subtrees in their scope)",
+            "put": _op("Change the form's fields given, the testers, the access policy and "
+                       "the client's authentication: method, keys (jwks or jwks_uri), ID "
+                       "token algorithm (graded administrators: apps of their unit, subtrees "
+                       "in their scope). A refused field: 400 with its code and name, "
+                       "nothing written; a field equal to its value changes nothing",
                        [{"name": "client_id", "in": "path", "required": True,
                          "schema": {"type": "string"}}], body=_APP_BODY)},
         "/api/v1/admin/accounts/{account_id}/apps": {
@@ -190,6 +213,15 @@ DOCUMENT: dict[str, Any] = {
                  "schema": {"enum": ["approve", "reject"]}}])},
     },
 }
+
+
+DOCUMENT["paths"]["/api/v1/admin/apps/{client_id}"]["put"]["responses"]["400"] = {
+    "description": "a refused field: error is its code (directory.app.…), field its name; "
+                   "nothing of the request was written",
+    "content": {"application/json": {"schema": {
+        "type": "object", "required": ["error", "message", "field"], "properties": {
+            "error": {"type": "string"}, "message": {"type": "string"},
+            "field": {"type": "string"}, "request_id": {"type": "string"}}}}}}
 
 
 @bp.get("/api/v1/openapi.json")

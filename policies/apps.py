@@ -10,6 +10,9 @@ from __future__ import annotations
 import base64
 import binascii
 from typing import Any
+from urllib.parse import urlsplit
+
+from policies.transport import https_or_loopback
 
 TRANSITIONS: dict[str, frozenset[str]] = {
     "applied": frozenset({"approved", "rejected"}),
@@ -62,13 +65,45 @@ def client_problem(grant_types: frozenset[str], auth_method: str,
     return None
 
 
-def key_registration_problem(auth_method: str, has_jwks: bool) -> str | None:
-    """RFC 7523 §2.2: a private_key_jwt client is known by its registered public keys, and
-    keys registered for any other method would be keys nobody checks."""
-    if auth_method == PRIVATE_KEY_JWT and not has_jwks:
+def key_registration_problem(auth_method: str, has_jwks: bool,
+                             has_jwks_uri: bool = False) -> str | None:
+    """RFC 7523 §2.2: a private_key_jwt client is known by its registered public keys, given
+    inline (``jwks``) or as a URL to fetch them from (``jwks_uri``), never both (RFC 7591
+    §2); keys registered for any other method would be keys nobody checks."""
+    if has_jwks and has_jwks_uri:
+        return "jwks_and_jwks_uri"
+    if auth_method == PRIVATE_KEY_JWT and not (has_jwks or has_jwks_uri):
         return "jwks_required"
     if auth_method != PRIVATE_KEY_JWT and has_jwks:
         return "jwks_without_private_key_jwt"
+    if auth_method != PRIVATE_KEY_JWT and has_jwks_uri:
+        return "jwks_uri_without_private_key_jwt"
+    return None
+
+
+MAX_URI_LENGTH = 500
+
+
+def jwks_uri_problem(uri: Any) -> str | None:
+    """RFC 7591 §2 ``jwks_uri``: an absolute https URL (plain http to a loopback host only,
+    ``policies.transport``), at most 500 characters, without a fragment (RFC 7517 §5 names
+    a document) or credentials (a URL is logged and shown to administrators)."""
+    if not isinstance(uri, str) or len(uri) > MAX_URI_LENGTH or any(c.isspace() for c in uri):
+        return "jwks_uri_invalid"
+    parts = urlsplit(uri)
+    if not https_or_loopback(uri) or parts.fragment or "#" in uri or "@" in parts.netloc:
+        return "jwks_uri_invalid"
+    return None
+
+
+def auth_method_change_problem(old: str, new: Any) -> str | None:
+    """A registered client changes between the confidential methods only: a public client
+    (``none``) has no credentials and may hold grants no confidential client could, and
+    the reverse; such a change is a new registration."""
+    if not isinstance(new, str) or new not in AUTH_METHODS:
+        return "auth_method"
+    if (old == PUBLIC) != (new == PUBLIC):
+        return "auth_method_public"
     return None
 
 
