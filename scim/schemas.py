@@ -115,7 +115,8 @@ USER_SCHEMA = Schema(USER, "User", "User Account (a person and their login accou
     Attr("active", type="boolean", field="active",
          description="false freezes the account (冻结): every session and token ends"),
     Attr("password", mutability="writeOnly", returned="never",
-         description="sets the password; the person changes it at their next login"),
+         description="at /Users a client's reset, which the person changes at their next "
+                     "login; at /Me the person's own new password (docs/login.md rules)"),
     Attr("emails", type="complex", multi=True, sub=(
         Attr("value", field="email"), Attr("type", canonical=("work",), field="email_type"))),
     Attr("phoneNumbers", type="complex", multi=True, sub=(
@@ -247,6 +248,11 @@ def resolve(rtype: ResourceType, uri: str | None, name: str,
     return None
 
 
+def _writable(schema: Schema, name: str) -> bool:
+    attr = schema.attr(name)
+    return attr is not None and attr.mutability in ("readWrite", "writeOnly")
+
+
 def service_provider_config(base: str) -> dict[str, Any]:
     """RFC 7643 §5: exactly what this server enforces."""
     return {
@@ -255,7 +261,8 @@ def service_provider_config(base: str) -> dict[str, Any]:
         "bulk": {"supported": BULK_SUPPORTED, "maxOperations": MAX_OPERATIONS,
                  "maxPayloadSize": MAX_PAYLOAD},
         "filter": {"supported": True, "maxResults": MAX_RESULTS},
-        "changePassword": {"supported": True},  # password on PUT/PATCH (must change at login)
+        # the password attribute, written by PUT and PATCH at /Users (a reset) and at /Me
+        "changePassword": {"supported": _writable(USER_SCHEMA, "password")},
         "pagination": {"cursor": True, "index": True, "defaultPaginationMethod": "index",
                        "defaultPageSize": DEFAULT_PAGE, "maxPageSize": MAX_RESULTS,
                        "cursorTimeout": CURSOR_TIMEOUT},
@@ -264,7 +271,8 @@ def service_provider_config(base: str) -> dict[str, Any]:
         "authenticationSchemes": [{
             "type": "oauthbearertoken", "name": "OAuth Bearer Token",
             "description": "RFC 9068 access token of an online app (client credentials, "
-                           "scope scim)", "primary": True}],
+                           "scope scim); at /Me, a person's access token with scope scim",
+            "primary": True}],
         "meta": {"resourceType": "ServiceProviderConfig",
                  "location": f"{base}/ServiceProviderConfig"},
     }

@@ -1,10 +1,10 @@
 """The SCIM 2.0 endpoints (RFC 7644) under ``/scim/v2``.
 
 Order of checks on every request: body size (413), bearer token of an online app whose
-token carries the ``scim`` scope (401/403), then the endpoint. Every answer, errors
-included, is ``application/scim+json`` in the RFC 7644 §3.12 format; an unexpected
-exception is a bare 500 whose traceback goes to the log only. Each request is one unit of
-work that ends before the response leaves.
+token carries the ``scim`` scope, or at ``/Me`` a person's token with it (401/403), then
+the endpoint. Every answer, errors included, is ``application/scim+json`` in the RFC 7644
+§3.12 format; an unexpected exception is a bare 500 whose traceback goes to the log only.
+Each request is one unit of work that ends before the response leaves.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -32,6 +33,7 @@ from directory.settings import DirectorySettings
 from scim import bulk
 from scim import document as d
 from scim import errors
+from scim import me as me_writes
 from scim import resources
 from scim import schemas as s
 from scim import search
@@ -50,7 +52,8 @@ _ETAG = re.compile(r'^\s*(?:W/)?"(\d+)"\s*$')
 @dataclass(frozen=True)
 class Wiring:
     """What the composition root hands in: ``authenticate(session, token)`` returns an
-    object with ``subject``, ``client_id`` and ``scope`` or raises."""
+    object with ``subject``, ``client_id``, ``scope`` and ``claims`` (a proxy's token has
+    ``act``, RFC 8693 §4.1) or raises."""
 
     sessions: Callable[[], Any]
     settings: DirectorySettings
@@ -147,7 +150,9 @@ def _authenticate() -> None:
             found = store.load_self(session, token.client_id, token.subject)
             if found is None:
                 raise _invalid_token()
-            g.scim_client, g.scim_me = found
+            g.scim_client, person_id = found
+            g.scim_me = me_writes.Me(person_id, str(uuid.UUID(token.subject)),
+                                     "act" in (getattr(token, "claims", None) or {}))
     client = store.load_client(session, client_id) if client_id else g.get("scim_client")
     if client is None:
         raise _invalid_token()
@@ -168,8 +173,10 @@ def _base() -> str:
     return request.host_url.rstrip("/") + "/scim/v2"
 
 
-def _call() -> Call:
-    ctx = audit.Context(actor=g.scim_client.actor, source_ip=request.remote_addr,
+def _call(actor: str | None = None) -> Call:
+    """The unit of work; its writes are audited with the client as the actor, or with
+    ``actor`` (the person, for /Me)."""
+    ctx = audit.Context(actor=actor or g.scim_client.actor, source_ip=request.remote_addr,
                         request_id=g.get("request_id"))
     return Call(g.scim_session, g.scim_client, _wiring().settings, ctx)
 
@@ -232,17 +239,27 @@ def get_resource_type(name: str) -> Response:
 
 @bp.route("/Me", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
 def me() -> Response:
-    """RFC 7644 §3.11: the User behind a person's token (with the ``scim`` scope), read
-    only; an app's token has no User behind it."""
+    """RFC 7644 §3.11: the User behind a person's token (with the ``scim`` scope): read,
+    and the person's own email and password changed by PUT and PATCH (scim/me.py);
+    nobody creates or deletes themselves. An app's token has no User behind it."""
     if g.get("scim_me") is None:
         raise errors.ScimError(501, "/Me answers for a person's token; SCIM clients are apps")
-    if request.method != "GET":
-        raise errors.ScimError(501, "/Me is read only here")
-    kind, call = KINDS["Users"], _call()
+    if request.method in ("POST", "DELETE"):
+        raise errors.ScimError(403, me_writes.REFUSED[request.method])
+    me_: me_writes.Me = g.scim_me
+    kind, call = KINDS["Users"], _call(f"account:{me_.account_id}")
+    body = None if request.method == "GET" else _body()
     with call.session.begin():
-        row = resources.found(kind, call, str(g.scim_me))
+        if request.method == "GET":
+            row = resources.found(kind, call, str(me_.person_id))
+            wanted = request.headers.get("If-None-Match")
+            if wanted is not None and wanted.strip() == etag(row.version):
+                return respond(None, 304, {"ETag": etag(row.version)})
+        else:
+            row = me_writes.write(call, me_, request.method, body,
+                                  parse_etag(request.headers.get("If-Match")), _base())
         response = _one(kind, call, row)
-    response.headers["Location"] = f"{_base()}/Users/{g.scim_me}"
+    response.headers["Location"] = f"{_base()}/Users/{me_.person_id}"
     return response
 
 
