@@ -10,19 +10,24 @@ from __future__ import annotations
 import datetime as dt
 import time
 import uuid
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Annotated
 from typing import Any
 from typing import cast
 
+from sqlalchemy import ColumnElement
 from sqlalchemy import CursorResult
 from sqlalchemy import DateTime
 from sqlalchemy import MetaData
 from sqlalchemy import Result
 from sqlalchemy import String
 from sqlalchemy import TypeDecorator
+from sqlalchemy import any_
+from sqlalchemy import bindparam
 from sqlalchemy import create_engine
 from sqlalchemy import event
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import DeclarativeBase
@@ -152,3 +157,16 @@ def rowcount(result: Result[Any]) -> int:
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(bind=engine, expire_on_commit=False)
+
+
+def among(session: Session, column: Any, values: Iterable[Any]) -> ColumnElement[bool]:
+    """``column IN values``; on PostgreSQL ``column = ANY(:values)``, one array parameter
+    whatever the number of values. The statement's text is then the same for a page of 100
+    ids as for one: psycopg caches the parsing of statements under 4 KB only and prepares
+    a statement after five runs of the same text, and an IN of 100 bound ids is neither
+    (~3 ms of Python a statement, bench/README.md)."""
+    values = list(values)
+    if session.get_bind().dialect.name == "postgresql":
+        return cast(ColumnElement[bool],
+                    column == any_(bindparam(None, values, type_=ARRAY(column.type))))
+    return cast(ColumnElement[bool], column.in_(values))

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm import aliased
 
+from directory.db import among
 from directory.models import Account
 from directory.models import AccountStatus
 from directory.models import Node
@@ -34,13 +35,13 @@ _MANAGER = aliased(Person, name="manager")
 
 
 def accounts_of(session: Session, person_ids: list[uuid.UUID]) -> dict[uuid.UUID, Account]:
-    rows = session.scalars(select(Account).where(Account.person_id.in_(person_ids)))
+    rows = session.scalars(select(Account).where(among(session, Account.person_id, person_ids)))
     return {a.person_id: a for a in rows if a.person_id is not None}
 
 
 def posts_of(session: Session, person_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[Post]]:
     out: dict[uuid.UUID, list[Post]] = {p: [] for p in person_ids}
-    for post in session.scalars(select(Post).where(Post.person_id.in_(person_ids), Post.active)
+    for post in session.scalars(select(Post).where(among(session, Post.person_id, person_ids), Post.active)
                                 .order_by(Post.kind, Post.created_at)):
         out[post.person_id].append(post)
     return out
@@ -50,7 +51,7 @@ def groups_of(session: Session, client: Client,
               person_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[Tag]]:
     out: dict[uuid.UUID, list[Tag]] = {p: [] for p in person_ids}
     rows = session.execute(select(TagMember.person_id, Tag).join(Tag, Tag.id == TagMember.tag_id)
-                           .where(TagMember.person_id.in_(person_ids), tag_visible(client))
+                           .where(among(session, TagMember.person_id, person_ids), tag_visible(client))
                            .order_by(Tag.name))
     for pid, t in rows:
         if pid is not None:
@@ -61,7 +62,7 @@ def groups_of(session: Session, client: Client,
 def nodes_by_id(session: Session, node_ids: set[uuid.UUID]) -> dict[uuid.UUID, Node]:
     if not node_ids:
         return {}
-    return {n.id: n for n in session.scalars(select(Node).where(Node.id.in_(node_ids)))}
+    return {n.id: n for n in session.scalars(select(Node).where(among(session, Node.id, node_ids)))}
 
 
 def unit_of(session: Session, node_: Node) -> Node | None:
@@ -76,12 +77,12 @@ def members_of(session: Session, client: Client,
     out: dict[uuid.UUID, list[tuple[str, uuid.UUID, str]]] = {t: [] for t in tag_ids}
     people = session.execute(select(TagMember.tag_id, Person.id, Person.name).join(
         Person, Person.id == TagMember.person_id).where(
-        TagMember.tag_id.in_(tag_ids), person_visible(client)).order_by(Person.id))
+        among(session, TagMember.tag_id, tag_ids), person_visible(client)).order_by(Person.id))
     for tid, pid, name in people:
         out[tid].append(("User", pid, name))
     nodes = session.execute(select(TagMember.tag_id, Node.id, Node.name).join(
         Node, Node.id == TagMember.node_id).where(
-        TagMember.tag_id.in_(tag_ids), node_visible(client)).order_by(Node.id))
+        among(session, TagMember.tag_id, tag_ids), node_visible(client)).order_by(Node.id))
     for tid, nid, name in nodes:
         out[tid].append(("OrgUnit", nid, name))
     return out
@@ -94,7 +95,7 @@ def shares_of(session: Session, tag_id: uuid.UUID) -> list[uuid.UUID]:
 
 def user_names(session: Session, person_ids: list[uuid.UUID]) -> dict[uuid.UUID, str]:
     rows = session.execute(select(ScimIdentity.person_id, ScimIdentity.user_name).where(
-        ScimIdentity.person_id.in_(person_ids)))
+        among(session, ScimIdentity.person_id, person_ids)))
     return {pid: name for pid, name in rows if name is not None}
 
 
@@ -104,7 +105,7 @@ def enterprise_of(session: Session,
     manager = _MANAGER
     rows = session.execute(select(ScimIdentity.person_id, ScimIdentity.employee_number, manager)
                            .outerjoin(manager, manager.id == ScimIdentity.manager_id)
-                           .where(ScimIdentity.person_id.in_(person_ids)))
+                           .where(among(session, ScimIdentity.person_id, person_ids)))
     return {pid: (number, boss) for pid, number, boss in rows}
 
 
@@ -127,7 +128,7 @@ def identities_of(session: Session, person_ids: list[uuid.UUID]) -> dict[uuid.UU
         select(Person.id, *IDENTITY)
         .outerjoin(Account, Account.person_id == Person.id)
         .outerjoin(ScimIdentity, ScimIdentity.person_id == Person.id)
-        .where(Person.id.in_(person_ids)))
+        .where(among(session, Person.id, person_ids)))
     return {row[0]: Identity(*row[1:]) for row in rows}
 
 
@@ -138,7 +139,7 @@ def visible_posts_of(session: Session, client: Client, person_ids: list[uuid.UUI
     out: dict[uuid.UUID, list[tuple[Post, Node]]] = {p: [] for p in person_ids}
     for post, node_ in session.execute(
             select(Post, Node).join(Node, Node.id == Post.node_id)
-            .where(Post.person_id.in_(person_ids), Post.active, node_visible(client))
+            .where(among(session, Post.person_id, person_ids), Post.active, node_visible(client))
             .order_by(Post.kind, Post.created_at)):
         out[post.person_id].append((post, node_))
     return out
@@ -150,7 +151,7 @@ def units_of(session: Session, nodes: list[Node]) -> dict[uuid.UUID, Node | None
     if not paths:
         return {}
     units = {u.path: u for u in session.scalars(
-        select(Node).where(Node.path.in_(paths), Node.is_unit))}
+        select(Node).where(among(session, Node.path, paths), Node.is_unit))}
     out: dict[uuid.UUID, Node | None] = {}
     for n in nodes:
         found = [units[p] for p in ancestor_paths(n.path) if p in units]

@@ -266,10 +266,9 @@ def test_list_queries_are_planned_for_their_values(sessions, engine):
     from sqlalchemy import select
     from sqlalchemy import text
 
+    from directory import scim_query as q
     from directory import scim_store
     from directory.models import Person
-
-    from directory import scim_query as q
 
     prefix = q.Compare("name", "sw", "张", case_exact=False)
     with sessions() as session:
