@@ -87,14 +87,22 @@ class IdIn:
     ids: tuple[uuid.UUID, ...]
 
 
-Expr = Compare | Present | All | AnyOf | Not | Within | IdIn
+@dataclass(frozen=True)
+class IdsFrom:
+    """Resources whose id ``query`` selects: an indexed look-up run inside the list's own
+    statement (``userName eq``: the SCIM identity's unique key, else the account name)."""
+
+    query: Any
+
+
+Expr = Compare | Present | All | AnyOf | Not | Within | IdIn | IdsFrom
 
 
 def equalities_only(expr: Expr | None) -> bool:
     """Whether every condition is an equality (or ids found beforehand), joined by ``and``
     or ``or``: a filter whose plan does not depend on its values (one index probe per
     value), unlike a prefix, a range or a negation, whose best plan does."""
-    if isinstance(expr, IdIn):
+    if isinstance(expr, IdIn | IdsFrom):
         return True
     if isinstance(expr, Compare):
         return expr.op == "eq"
@@ -270,6 +278,8 @@ def compile_filter(expr: Expr, resource: Resource, dialect: str,
         return not_(compile_filter(expr.item, resource, dialect, fields))
     if isinstance(expr, IdIn):
         return resource.fields["id"]().in_(expr.ids) if expr.ids else false()
+    if isinstance(expr, IdsFrom):
+        return resource.fields["id"]().in_(expr.query)
     if isinstance(expr, Within):
         if fields is not None or expr.field not in resource.within:
             raise UnknownField(expr.field)

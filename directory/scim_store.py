@@ -258,29 +258,29 @@ def _order(resource: q.Resource, sort: str | None, descending: bool, key: Any) -
     return [column.desc() if descending else column.asc(), key]
 
 
-def _people_named(session: Session, user_name: str) -> tuple[uuid.UUID, ...]:
+def _people_named(user_name: str) -> Any:
     """Who has this userName (caseExact false): the SCIM identity's key, else the account
-    name of a person without one — two unique-index lookups, so ``userName eq`` (every
-    provisioning client's first request) never scans the people."""
+    name of a person without one — two unique-index probes, run inside the list's own
+    statement, so ``userName eq`` (every provisioning client's first request) never scans
+    the people and costs no statement of its own."""
     key = user_name.lower()
-    named = session.scalars(select(ScimIdentity.person_id).where(
+    return select(ScimIdentity.person_id).where(
         ScimIdentity.user_name_key == key).union_all(select(Account.person_id).where(
             Account.username == key, Account.person_id.is_not(None), ~exists(
                 select(ScimIdentity.person_id).where(
                     ScimIdentity.person_id == Account.person_id,
-                    ScimIdentity.user_name_key.is_not(None))))))
-    return tuple(sorted({pid for pid in named if pid is not None}))
+                    ScimIdentity.user_name_key.is_not(None)))))
 
 
-def _lookups(session: Session, expr: q.Expr | None) -> q.Expr | None:
-    """``userName eq`` terms replaced by the ids an index lookup finds."""
+def _lookups(expr: q.Expr | None) -> q.Expr | None:
+    """``userName eq`` terms replaced by the index look-ups that find their ids."""
     if isinstance(expr, q.Compare) and expr.field == "user_name" and expr.op == "eq" \
             and isinstance(expr.value, str):
-        return q.IdIn(_people_named(session, expr.value))
+        return q.IdsFrom(_people_named(expr.value))
     if isinstance(expr, q.All | q.AnyOf):
-        return type(expr)(tuple(_lookups(session, i) for i in expr.items))  # type: ignore[misc]
+        return type(expr)(tuple(_lookups(i) for i in expr.items))  # type: ignore[misc]
     if isinstance(expr, q.Not):
-        return q.Not(_lookups(session, expr.item))  # type: ignore[arg-type]
+        return q.Not(_lookups(expr.item))  # type: ignore[arg-type]
     return expr
 
 
@@ -288,7 +288,7 @@ def list_people(session: Session, client: Client, expr: q.Expr | None, sort: str
                descending: bool, paging: Paging) -> Page:
     base = select(Person, *IDENTITY).outerjoin(Account, Account.person_id == Person.id).outerjoin(
         ScimIdentity, ScimIdentity.person_id == Person.id).where(person_visible(client))
-    expr = _lookups(session, expr)
+    expr = _lookups(expr)
     return _page(session, base, Person.id, _filter(session, expr, q.PEOPLE),
                  _order(q.PEOPLE, sort, descending, Person.id), paging, expr)
 
