@@ -198,6 +198,11 @@ class Person(Base):
         Index("ix_persons_name_order", "name", "id"),
         Index("ix_persons_pinyin_order", "name_pinyin", "id"),
         Index("ix_persons_initials_order", "name_initials", "id"),
+        # Active people by name: SCIM's Users in their default order, and a name prefix
+        # counted from the index alone (``scim_store.person_visible`` spells the status
+        # as this text, so the planner sees the query implies it on both dialects)
+        Index("ix_persons_active_name", "name", "id", sqlite_where=text("status = 'active'"),
+              postgresql_where=text("status = 'active'")),
     )
     __mapper_args__ = {"version_id_col": version}
 

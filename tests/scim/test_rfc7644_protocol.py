@@ -3,8 +3,11 @@ the scope of each provisioning client: outside it everything is 404."""
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 
+from directory.models import Node
 from directory.models import Person
 from tests.scim.conftest import Client
 from tests.scim.conftest import mint
@@ -226,3 +229,44 @@ def test_me_answers_for_a_persons_token(world, ids, sessions, dsettings, ctx):
     _error(me.get("/Users"), 401)  # a person's token is no SCIM client
     no_scope = Client(app, _person_token(app, account.id, ids["edu_client"], "openid"))
     _error(no_scope.get("/Me"), 403)
+
+
+def test_a_root_client_sees_every_active_person_placed_or_not(world, central, edu, ids,
+                                                              sessions, dsettings, ctx):
+    """A client whose scope holds the root maintains the whole directory (the system's
+    grant): it sees an active person with no post anywhere; a unit's client does not, and
+    nobody sees a deactivated person."""
+    from directory import people
+    from tests import factories as f
+
+    with sessions.begin() as s:
+        unplaced = f.person(s, dsettings, ctx, None, "周游").id
+        gone = f.person(s, dsettings, ctx, s.get(Node, uuid.UUID(ids["office"])), "钱多")
+        people.deactivate(s, ctx, gone.id, "retired")
+        gone_id = gone.id
+    assert central.get(f"/Users/{unplaced}").status_code == 200
+    listed = central.get("/Users", filter='displayName sw "周"').get_json(force=True)
+    assert [r["id"] for r in listed["Resources"]] == [str(unplaced)]
+    assert listed["totalResults"] == 1
+    _error(edu.get(f"/Users/{unplaced}"), 404)
+    assert edu.get("/Users", filter='displayName sw "周"').get_json(
+        force=True)["totalResults"] == 0
+    for client in (central, edu):
+        _error(client.get(f"/Users/{gone_id}"), 404)
+        assert client.get("/Users", filter='displayName eq "钱多"').get_json(
+            force=True)["totalResults"] == 0
+
+
+def test_users_are_listed_by_name_then_id_without_sort_by(central, sessions, dsettings, ctx,
+                                                         ids):
+    from tests import factories as f
+
+    with sessions.begin() as s:
+        at = s.get(Node, uuid.UUID(ids["office"]))
+        for name in ("王五", "阿三", "王五", "赵六"):
+            f.person(s, dsettings, ctx, at, name)
+    pages = [central.get("/Users", startIndex=str(i), count="2").get_json(force=True)
+             for i in range(1, 10, 2)]
+    listed = [(r["displayName"], r["id"]) for p in pages for r in p["Resources"]]
+    assert listed == sorted(listed)
+    assert len(listed) == pages[0]["totalResults"] == len({i for _n, i in listed})
