@@ -4,8 +4,11 @@ SCIM identities and enterprise fields."""
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from dataclasses import dataclass
+from typing import Any
+from typing import NamedTuple
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -17,6 +20,7 @@ from directory.models import AccountStatus
 from directory.models import Node
 from directory.models import Person
 from directory.models import Post
+from directory.models import PostKind
 from directory.models import ScimIdentity
 from directory.models import Tag
 from directory.models import TagMember
@@ -47,15 +51,24 @@ def posts_of(session: Session, person_ids: list[uuid.UUID]) -> dict[uuid.UUID, l
     return out
 
 
+class TagView(NamedTuple):
+    """What a User document shows of a group it is in."""
+
+    id: uuid.UUID
+    name: str
+
+
 def groups_of(session: Session, client: Client,
-              person_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[Tag]]:
-    out: dict[uuid.UUID, list[Tag]] = {p: [] for p in person_ids}
-    rows = session.execute(select(TagMember.person_id, Tag).join(Tag, Tag.id == TagMember.tag_id)
-                           .where(among(session, TagMember.person_id, person_ids), tag_visible(client))
+              person_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[TagView]]:
+    out: dict[uuid.UUID, list[TagView]] = {p: [] for p in person_ids}
+    rows = session.execute(select(TagMember.person_id, Tag.id, Tag.name)
+                           .join(Tag, Tag.id == TagMember.tag_id)
+                           .where(among(session, TagMember.person_id, person_ids),
+                                  tag_visible(client))
                            .order_by(Tag.name))
-    for pid, t in rows:
+    for pid, tag_id, name in rows:
         if pid is not None:
-            out[pid].append(t)
+            out[pid].append(TagView(tag_id, name))
     return out
 
 
@@ -132,27 +145,58 @@ def identities_of(session: Session, person_ids: list[uuid.UUID]) -> dict[uuid.UU
     return {row[0]: Identity(*row[1:]) for row in rows}
 
 
+class PostView(NamedTuple):
+    """What a User document shows of a post (and ``scim.posts`` compares): a plain row,
+    not an ORM entity (a page of 100 Users: ~200 entities fewer to build)."""
+
+    id: uuid.UUID
+    node_id: uuid.UUID
+    kind: PostKind
+    title: str | None
+    sort_order: int
+    start_date: dt.date | None
+    end_date: dt.date | None
+
+
+class NodeView(NamedTuple):
+    """What a User document shows of a node: its name (department or unit), and where it is."""
+
+    id: uuid.UUID
+    name: str
+    path: str
+    level: int
+
+
+_POST_VIEW = (Post.id, Post.node_id, Post.kind, Post.title, Post.sort_order, Post.start_date,
+              Post.end_date)
+_NODE_VIEW = (Node.id, Node.name, Node.path, Node.level)
+
+
 def visible_posts_of(session: Session, client: Client, person_ids: list[uuid.UUID]) -> dict[
-        uuid.UUID, list[tuple[Post, Node]]]:
+        uuid.UUID, list[tuple[PostView, NodeView]]]:
     """Each person's active posts at nodes the client sees, with the node, in one
     statement (``posts_of`` + ``visible_node_ids`` + ``nodes_by_id``)."""
-    out: dict[uuid.UUID, list[tuple[Post, Node]]] = {p: [] for p in person_ids}
-    for post, node_ in session.execute(
-            select(Post, Node).join(Node, Node.id == Post.node_id)
+    out: dict[uuid.UUID, list[tuple[PostView, NodeView]]] = {p: [] for p in person_ids}
+    width = len(_POST_VIEW)
+    for row in session.execute(
+            select(Post.person_id, *_POST_VIEW, *_NODE_VIEW[1:])
+            .join(Node, Node.id == Post.node_id)
             .where(among(session, Post.person_id, person_ids), Post.active, node_visible(client))
             .order_by(Post.kind, Post.created_at)):
-        out[post.person_id].append((post, node_))
+        post = PostView(*row[1:width + 1])
+        out[row[0]].append((post, NodeView(post.node_id, *row[width + 1:])))
     return out
 
 
-def units_of(session: Session, nodes: list[Node]) -> dict[uuid.UUID, Node | None]:
-    """The nearest unit (使用单位) at or above each node, in one statement."""
+def units_of(session: Session, nodes: list[Any]) -> dict[uuid.UUID, NodeView | None]:
+    """The nearest unit (使用单位) at or above each node (anything with ``id`` and
+    ``path``), in one statement."""
     paths = {p for n in nodes for p in ancestor_paths(n.path)}
     if not paths:
         return {}
-    units = {u.path: u for u in session.scalars(
-        select(Node).where(among(session, Node.path, paths), Node.is_unit))}
-    out: dict[uuid.UUID, Node | None] = {}
+    units = {u.path: u for u in (NodeView(*r) for r in session.execute(
+        select(*_NODE_VIEW).where(among(session, Node.path, paths), Node.is_unit)))}
+    out: dict[uuid.UUID, NodeView | None] = {}
     for n in nodes:
         found = [units[p] for p in ancestor_paths(n.path) if p in units]
         out[n.id] = max(found, key=lambda u: u.level) if found else None

@@ -81,8 +81,8 @@ def users(session: Any, client: store.Client, settings: DirectorySettings, base:
 
 def _user(session: Any, settings: DirectorySettings, base: str, person: Person,
           user_name: str | None,
-          status: AccountStatus | None, posts: list[Any], groups: list[Tag], nodes: dict[Any, Node],
-          units: dict[Any, Node | None]) -> dict[str, Any]:
+          status: AccountStatus | None, posts: list[Any], groups: list[Any], nodes: dict[Any, Any],
+          units: dict[Any, Any]) -> dict[str, Any]:
     primary = next((p for p in posts if p.kind.value == "primary"), None)
     primary_node = nodes.get(primary.node_id) if primary else None
     unit = units.get(primary_node.id) if primary_node else None
