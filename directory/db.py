@@ -170,3 +170,12 @@ def among(session: Session, column: Any, values: Iterable[Any]) -> ColumnElement
         return cast(ColumnElement[bool],
                     column == any_(bindparam(None, values, type_=ARRAY(column.type))))
     return cast(ColumnElement[bool], column.in_(values))
+
+
+def among_param(dialect: str, column: Any, name: str) -> ColumnElement[bool]:
+    """``among`` with the values left to the execution (``{name: [...]}``), for a
+    statement built once and run many times."""
+    if dialect == "postgresql":
+        return cast(ColumnElement[bool],
+                    column == any_(bindparam(name, type_=ARRAY(column.type))))
+    return cast(ColumnElement[bool], column.in_(bindparam(name, expanding=True)))

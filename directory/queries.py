@@ -28,12 +28,12 @@ from directory.models import Post
 from directory.models import PostKind
 
 # Any character above [0-9a-f]: every path extending ``prefix`` sorts before prefix + "~".
-_PATH_CEILING = "~"
+PATH_CEILING = "~"
 
 
 def path_in_subtree(column: Any, prefix: str) -> ColumnElement[bool]:
     """``column`` lies in the subtree whose root has path ``prefix`` (root included)."""
-    return and_(column >= prefix, column < prefix + _PATH_CEILING)
+    return and_(column >= prefix, column < prefix + PATH_CEILING)
 
 
 def ancestor_paths(path: str) -> list[str]:
@@ -174,7 +174,7 @@ def subtree_members(
     Ordered by tree position, then the post's own order, then person: stable keyset
     pages whatever the subtree's size.
     """
-    stmt = members_statement(node.path, node.path + _PATH_CEILING, limit=limit,
+    stmt = members_statement(node.path, node.path + PATH_CEILING, limit=limit,
                              after=cursor_values(after) if after is not None else None,
                              where=where)
     return member_rows(session.execute(stmt))

@@ -25,6 +25,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement
 from sqlalchemy import and_
+from sqlalchemy import bindparam
 from sqlalchemy import exists
 from sqlalchemy import false
 from sqlalchemy import func
@@ -32,6 +33,7 @@ from sqlalchemy import literal_column
 from sqlalchemy import or_
 from sqlalchemy import select
 from sqlalchemy import text
+from sqlalchemy import true
 from sqlalchemy import update
 from sqlalchemy.exc import DataError
 from sqlalchemy.exc import IntegrityError
@@ -56,6 +58,7 @@ from directory.models import Post
 from directory.models import ScimIdentity
 from directory.models import ScimToken
 from directory.models import Tag
+from directory.queries import PATH_CEILING
 from directory.queries import path_in_subtree
 from policies import visibility as pv
 from policies.delegation import ALL
@@ -99,13 +102,15 @@ class Client:
         return self.scope_nodes[0] if self.scope_nodes else None
 
 
+_CLIENT = (select(App, Node).outerjoin(AppDirectoryScope, AppDirectoryScope.app_id == App.id)
+           .outerjoin(Node, and_(Node.id == AppDirectoryScope.node_id,
+                                 Node.status == NodeStatus.ACTIVE))
+           .where(App.client_id == bindparam("client_id")).order_by(Node.path))
+
+
 def load_client(session: Session, client_id: str) -> Client | None:
     """The app and its active scope nodes in one statement (every request authenticates)."""
-    rows = session.execute(
-        select(App, Node).outerjoin(AppDirectoryScope, AppDirectoryScope.app_id == App.id)
-        .outerjoin(Node, and_(Node.id == AppDirectoryScope.node_id,
-                              Node.status == NodeStatus.ACTIVE))
-        .where(App.client_id == client_id).order_by(Node.path)).all()
+    rows = session.execute(_CLIENT, {"client_id": client_id}).all()
     if not rows or rows[0][0].status != AppStatus.ONLINE:
         return None
     app = rows[0][0]
@@ -131,10 +136,37 @@ def load_self(session: Session, client_id: str,
 
 
 def in_scope(client: Client, path: Any) -> ColumnElement[bool]:
-    """Inside one of the client's subtrees: one index range per subtree. Hidden nodes
-    there are the client's to provision (its HR system is their source of truth); outside
-    them nothing exists for it, hidden or not — no row, no count, no filter oracle."""
+    """Inside one of the client's subtrees: one index range per subtree (none when the
+    scope holds the root: everything is inside). Hidden nodes there are the client's to
+    provision (its HR system is their source of truth); outside them nothing exists for
+    it, hidden or not — no row, no count, no filter oracle."""
+    if client.covers_root:
+        return true()
     return or_(false(), *(path_in_subtree(path, "".join(s)) for s in client.access.scopes))
+
+
+def scope_shape(client: Client) -> int:
+    """What ``in_scope_bound`` builds depends on: the number of subtrees (-1: the root)."""
+    return -1 if client.covers_root else len(client.access.scopes)
+
+
+def in_scope_bound(client: Client, path: Any) -> ColumnElement[bool]:
+    """``in_scope`` with the subtrees' bounds as named parameters (``scope_bounds``), for
+    statements built once per ``scope_shape`` and run for every client of that shape."""
+    if client.covers_root:
+        return true()
+    return or_(false(), *(and_(path >= bindparam(f"scope_lo_{i}"), path < bindparam(
+        f"scope_hi_{i}")) for i in range(len(client.access.scopes))))
+
+
+def scope_bounds(client: Client) -> dict[str, str]:
+    if client.covers_root:
+        return {}
+    out: dict[str, str] = {}
+    for i, tokens in enumerate(client.access.scopes):
+        prefix = "".join(tokens)
+        out[f"scope_lo_{i}"], out[f"scope_hi_{i}"] = prefix, prefix + PATH_CEILING
+    return out
 
 
 def node_visible(client: Client) -> ColumnElement[bool]:

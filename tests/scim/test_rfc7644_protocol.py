@@ -270,3 +270,38 @@ def test_users_are_listed_by_name_then_id_without_sort_by(central, sessions, dse
     listed = [(r["displayName"], r["id"]) for p in pages for r in p["Resources"]]
     assert listed == sorted(listed)
     assert len(listed) == pages[0]["totalResults"] == len({i for _n, i in listed})
+
+
+def test_a_client_of_two_subtrees_sees_the_posts_and_groups_in_either(world, sessions, ctx,
+                                                                    central, ids):
+    """The User page's related rows are read by statements built once per number of
+    subtrees, with the bounds as parameters: a two-subtree client sees both units' people
+    and posts, a one-subtree client of the same shape as another sees only its own."""
+    import datetime as dt
+
+    from directory import people
+    from tests.scim.conftest import make_client
+
+    app, _ = world
+    with sessions.begin() as s:
+        both = make_client(s, ctx, "两地人事", [s.get(Node, uuid.UUID(ids["edu"])),
+                                              s.get(Node, uuid.UUID(ids["town"]))])
+        people.second(s, ctx, uuid.UUID(ids["villager"]),
+                      people.PostSpec(uuid.UUID(ids["section"]), "借调"),
+                      dt.date(2026, 1, 1), dt.date(2026, 12, 31))
+    client = Client(app, mint(app, both))
+    gov = "urn:govidp:params:scim:schemas:extension:gov:2.0:User"
+    for who in ("edu", "town"):  # one-subtree clients, alternately, then the two-subtree one
+        other = Client(app, mint(app, ids[f"{who}_client"]))
+        kinds = sorted(p["kind"] for p in other.get(f"/Users/{ids['villager']}").get_json(
+            force=True)[gov]["posts"])
+        assert kinds == (["secondment"] if who == "edu" else ["primary"])
+    listed = client.get("/Users", count="100").get_json(force=True)["Resources"]
+    by_id = {r["id"]: r for r in listed}
+    assert {ids["clerk"], ids["villager"], ids["spy"]} <= set(by_id)
+    assert sorted(p["kind"] for p in by_id[ids["villager"]][gov]["posts"]) == [
+        "primary", "secondment"]
+    assert [g["display"] for g in by_id[ids["clerk"]]["groups"]] == ["防汛"]
+    whole = {p["kind"] for p in central.get(f"/Users/{ids['villager']}").get_json(
+        force=True)[gov]["posts"]}
+    assert whole == {"primary", "secondment"}
