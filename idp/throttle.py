@@ -10,7 +10,8 @@
 * A refusal here looks exactly like a wrong password to the caller (``idp.login``).
 
 The lock rows are written here rather than in ``idp.store`` because they are this
-module's concept; the SQL is one upsert, one select and one delete on ``RateCounter``.
+module's concept; the SQL is one upsert, one select and one delete on ``RateCounter``
+(a sign-in that succeeds: one select and the delete of ``reset``).
 """
 
 from __future__ import annotations
@@ -19,7 +20,9 @@ import datetime as dt
 import time
 import uuid
 
+from sqlalchemy import and_
 from sqlalchemy import delete
+from sqlalchemy import or_
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -59,15 +62,21 @@ def locked_until(db: Session, account_id: uuid.UUID) -> dt.datetime | None:
     return dt.datetime.fromtimestamp(EPOCH + value, dt.UTC)
 
 
-def ip_blocked(db: Session, source_ip: str | None) -> bool:
-    return store.consume(db, _ip_key(source_ip), 0, IP_WINDOW_SECONDS) >= IP_MAX_FAILURES
-
-
 def refused(db: Session, account_id: uuid.UUID | None, source_ip: str | None) -> bool:
-    """True when this attempt must be refused whatever its credentials."""
-    if ip_blocked(db, source_ip):
+    """True when this attempt must be refused whatever its credentials: the source's
+    failures in this window and the account's lock, read in one statement (a read: the
+    counters only grow on failures, ``failed``)."""
+    wanted = [(_ip_key(source_ip), _now() // IP_WINDOW_SECONDS)]
+    if account_id is not None:
+        wanted.append((_lock_key(account_id), 0))
+    found: dict[str, int] = {key: count for key, count in db.execute(
+        select(RateCounter.key, RateCounter.count).where(or_(*(
+            and_(RateCounter.key == key, RateCounter.window_no == window)
+            for key, window in wanted))))}
+    if found.get(wanted[0][0], 0) >= IP_MAX_FAILURES:
         return True
-    return account_id is not None and locked_until(db, account_id) is not None
+    lock = found.get(_lock_key(account_id)) if account_id is not None else None
+    return lock is not None and EPOCH + lock > _now()
 
 
 def _lock(db: Session, account_id: uuid.UUID, until: int) -> None:
