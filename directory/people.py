@@ -95,8 +95,13 @@ def _set_name(person: Person, name: str | None) -> None:
     if not text or len(text) > 100:
         raise invalid("directory.person.name", "name is required (at most 100 chars)", "name")
     person.name = text
-    person.name_pinyin = "".join(lazy_pinyin(text)).lower()
-    person.name_initials = "".join(lazy_pinyin(text, style=Style.FIRST_LETTER)).lower()
+    syllables = lazy_pinyin(text)
+    person.name_pinyin = "".join(syllables).lower()
+    if len(syllables) == len(text):  # an item a character: its first letter, as FIRST_LETTER
+        initials = "".join(s[:1] for s in syllables)
+    else:  # a run of letters or digits is one item, kept whole by FIRST_LETTER
+        initials = "".join(lazy_pinyin(text, style=Style.FIRST_LETTER))
+    person.name_initials = initials.lower()
 
 
 def _set_sensitive(session: Session | None, settings: DirectorySettings, person: Person,

@@ -308,3 +308,28 @@ def test_deactivate_refused(session, ctx, zhang):
         with pytest.raises(DomainError) as exc:
             people.deactivate(session, ctx, zhang.id, "retired")
         assert refused(exc, "directory.person.deactivated", "person_id")
+
+
+def test_initials_match_pypinyins_first_letters():
+    """Initials come from the one pinyin conversion when every character is an item;
+    whatever the name, they equal pypinyin's FIRST_LETTER style."""
+    import random
+
+    from pypinyin import Style
+    from pypinyin import lazy_pinyin
+
+    from directory.models import Person
+    from directory.people import _set_name
+
+    rng = random.Random(7)
+    alphabet = [chr(c) for c in range(0x4E00, 0x9FA5)] + list("·- ab1Z")
+    names = ["张伟", "欧阳娜娜", "单于", "曾参", "吕布", "重庆", "Anna张", "张 三",
+             "阿卜杜·热合曼", "𠀀明", "李2", "王AB", "a"]
+    names += ["".join(rng.choice(alphabet) for _ in range(rng.randint(1, 5))).strip() or "王"
+              for _ in range(3000)]
+    for name in names:
+        person = Person()
+        _set_name(person, name)
+        assert person.name_initials == "".join(
+            lazy_pinyin(name, style=Style.FIRST_LETTER)).lower(), name
+        assert person.name_pinyin == "".join(lazy_pinyin(name)).lower()
