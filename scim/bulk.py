@@ -106,7 +106,7 @@ def run(body: Any, call: Call, base: str,
     results: dict[int, dict[str, Any]] = {}
     failures = 0
     run_: dict[int, dict[str, Any]] = {}  # plain User POSTs to create together (scim/batch.py)
-    with call.session.begin():
+    with call.unit():
         for i in [*order, *sorted(cyclic)]:
             if fail_on is not None and failures >= fail_on:
                 break

@@ -38,9 +38,9 @@ class Call:
 
     @contextmanager
     def unit(self) -> Iterator[None]:
-        """The request's transaction: the one its authentication opened, when a read-only
-        request kept it (``scim.views.READS``: one BEGIN and COMMIT, not two), else a new
-        one. Committed at the end, rolled back on an error."""
+        """The request's transaction: the one its authentication opened (one BEGIN and one
+        COMMIT a request, not two), else a new one. Committed at the end, rolled back on an
+        error."""
         if not self.session.in_transaction():
             with self.session.begin():
                 yield

@@ -118,12 +118,6 @@ def _close(_exc: BaseException | None) -> None:
         session.close()
 
 
-# Read-only endpoints run in the transaction their authentication opened (Call.unit):
-# one BEGIN and one COMMIT a request, not two.
-READS = frozenset({"scim.list_resources", "scim.get_resource", "scim.search_resources",
-                   "scim.search_everything"})
-
-
 @bp.before_request
 def _authenticate() -> None:
     if (request.content_length or 0) > s.MAX_PAYLOAD:
@@ -159,8 +153,8 @@ def _authenticate() -> None:
     if SCOPE not in scope:
         raise errors.ScimError(403, f"the {SCOPE} scope is required", headers={
             "WWW-Authenticate": f'Bearer error="insufficient_scope", scope="{SCOPE}"'})
-    if request.endpoint not in READS:
-        session.commit()  # the reads end (nothing is expired); the endpoint opens its own
+    # the endpoint goes on in the transaction these reads opened (Call.unit): one BEGIN
+    # and one COMMIT a request
     g.scim_client = client
 
 
@@ -249,7 +243,7 @@ def me() -> Response:
     me_: me_writes.Me = g.scim_me
     kind, call = KINDS["Users"], _call(f"account:{me_.account_id}")
     body = None if request.method == "GET" else _body()
-    with call.session.begin():
+    with call.unit():
         if request.method == "GET":
             row = resources.found(kind, call, str(me_.person_id))
             wanted = request.headers.get("If-None-Match")
@@ -323,7 +317,7 @@ def get_resource(endpoint: str, resource_id: str) -> Response:
 def create_resource(endpoint: str) -> Response:
     kind, call = _kind(endpoint), _call()
     body = _body()
-    with call.session.begin():
+    with call.unit():
         return _one(kind, call, resources.create(kind, call, body), 201)
 
 
@@ -331,7 +325,7 @@ def create_resource(endpoint: str) -> Response:
 def replace_resource(endpoint: str, resource_id: str) -> Response:
     kind, call = _kind(endpoint), _call()
     body = _body()
-    with call.session.begin():
+    with call.unit():
         row = resources.replace(kind, call, resource_id, body,
                                 parse_etag(request.headers.get("If-Match")))
         return _one(kind, call, row)
@@ -341,7 +335,7 @@ def replace_resource(endpoint: str, resource_id: str) -> Response:
 def patch_resource(endpoint: str, resource_id: str) -> Response:
     kind, call = _kind(endpoint), _call()
     body = _body()
-    with call.session.begin():
+    with call.unit():
         row = resources.patch(kind, call, resource_id, body,
                               parse_etag(request.headers.get("If-Match")), _base())
         if kind.rtype is s.GROUPS and not request.args.get("attributes"):
@@ -354,7 +348,7 @@ def patch_resource(endpoint: str, resource_id: str) -> Response:
 @bp.delete("/<endpoint>/<resource_id>")
 def delete_resource(endpoint: str, resource_id: str) -> Response:
     kind, call = _kind(endpoint), _call()
-    with call.session.begin():
+    with call.unit():
         resources.delete(kind, call, resource_id, parse_etag(request.headers.get("If-Match")))
     return respond(None, 204)
 
