@@ -27,13 +27,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import event as sa_event
-from sqlalchemy import insert
 from sqlalchemy import select
 from sqlalchemy import text
 from sqlalchemy.orm import ORMExecuteState
 from sqlalchemy.orm import Session
 from sqlalchemy.orm import SessionTransaction
 
+from directory.db import insert_many
 from directory.db import utcnow
 from directory.models import AuditEvent
 
@@ -147,7 +147,7 @@ def _chain(session: Session) -> None:
         event.seq, event.prev_hash = seq, prev
         event.hash = prev = compute_hash(event)
         rows.append({c: getattr(event, c) for c in _COLUMNS})
-    session.connection().execute(insert(AuditEvent), rows)
+    insert_many(session, AuditEvent.__table__, rows)
 
 
 @sa_event.listens_for(Session, "before_commit")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 import uuid
+from collections.abc import Callable
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Annotated
@@ -27,6 +28,7 @@ from sqlalchemy import any_
 from sqlalchemy import bindparam
 from sqlalchemy import create_engine
 from sqlalchemy import event
+from sqlalchemy import insert as sa_insert
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DisconnectionError
@@ -179,3 +181,51 @@ def among_param(dialect: str, column: Any, name: str) -> ColumnElement[bool]:
         return cast(ColumnElement[bool],
                     column == any_(bindparam(name, type_=ARRAY(column.type))))
     return cast(ColumnElement[bool], column.in_(bindparam(name, expanding=True)))
+
+
+# Fewer rows than this go in as one executemany: COPY's own round trips cost more.
+COPY_FROM = 50
+
+
+def insert_many(session: Session, table: Any, rows: list[dict[str, Any]]) -> None:
+    """Insert ``rows`` (dicts of column keys; a missing column gets its Python default,
+    else its server default) in the session's transaction. On PostgreSQL, from
+    ``COPY_FROM`` rows on, one ``COPY … FROM STDIN`` stream: a tenth of the work of an
+    executemany of single-row INSERTs on both sides (SCIM Bulk, bench/README.md); values
+    pass through the columns' own bind processing, as an INSERT's do. Elsewhere, and for
+    fewer rows, one executemany."""
+    if not rows:
+        return
+    connection = session.connection()
+    dialect = connection.dialect
+    if dialect.name != "postgresql" or len(rows) < COPY_FROM:
+        connection.execute(sa_insert(table), rows)
+        return
+    given = set().union(*(r.keys() for r in rows))
+    columns = [c for c in table.columns if c.key in given or (
+        c.default is not None and (c.default.is_scalar or c.default.is_callable))]
+    makers = [_maker(c.key, c.default, c.type._cached_bind_processor(dialect))
+              for c in columns]
+    names = ", ".join(dialect.identifier_preparer.quote(c.name) for c in columns)
+    raw = connection.connection.dbapi_connection
+    assert raw is not None
+    with raw.cursor() as cursor, cursor.copy(  # type: ignore[attr-defined]
+            f"COPY {dialect.identifier_preparer.format_table(table)} ({names}) FROM STDIN"
+    ) as copy:
+        for row in rows:
+            copy.write_row([make(row) for make in makers])
+
+
+def _maker(key: str, default: Any, process: Callable[[Any], Any] | None
+           ) -> Callable[[dict[str, Any]], Any]:
+    def value(row: dict[str, Any]) -> Any:
+        if key in row:
+            v = row[key]
+        elif default is None:
+            v = None
+        elif default.is_callable:
+            v = default.arg(None)
+        else:
+            v = default.arg
+        return process(v) if process is not None and v is not None else v
+    return value

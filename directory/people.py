@@ -10,13 +10,10 @@ import datetime as dt
 import uuid
 from dataclasses import dataclass
 from dataclasses import fields
-from typing import cast
 
 from pypinyin import Style
 from pypinyin import lazy_pinyin
-from sqlalchemy import Table
 from sqlalchemy import delete
-from sqlalchemy import insert
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -25,6 +22,7 @@ from directory import audit
 from directory import classes
 from directory import queries
 from directory import tree
+from directory.db import insert_many
 from directory.db import utcnow
 from directory.errors import DomainError
 from directory.errors import conflict
@@ -231,7 +229,7 @@ def add_batch(session: Session, settings: DirectorySettings, ctx: audit.Context,
     session.add_all([b.person for b in added])
     session.flush()
     if added:  # one executemany; the post carries its person's class (Post.person_class)
-        session.connection().execute(insert(cast(Table, Post.__table__)), [
+        insert_many(session, Post.__table__, [
             {"id": uuid.uuid4(), "person_class": b.person.visibility_class,
              **_post_row(b.person.id, b.node, PostKind.PRIMARY, b.spec)} for b in added])
     for b in added:

@@ -8,16 +8,14 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 import uuid
-from typing import cast
 
-from sqlalchemy import Table
-from sqlalchemy import insert
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from directory import accounts
 from directory import apps
 from directory import audit
+from directory.db import insert_many
 from directory.db import utcnow
 from directory.errors import DomainError
 from directory.errors import conflict
@@ -135,7 +133,7 @@ def add_identities(session: Session, ctx: audit.Context,
     people added in this transaction, as one batch (SCIM Bulk, #5): one flush, the same
     audit records. ``rows``: (person id, userName, employeeNumber)."""
     if rows:  # one executemany (see add_accounts)
-        session.connection().execute(insert(cast(Table, ScimIdentity.__table__)), [
+        insert_many(session, ScimIdentity.__table__, [
             {"person_id": pid, "user_name": name.strip(), "user_name_key": name.strip().lower(),
              "employee_number": number, "manager_id": None} for pid, name, number in rows])
     for pid, name, number in rows:
@@ -177,7 +175,7 @@ def add_accounts(session: Session, settings: DirectorySettings, ctx: audit.Conte
         rows.append({"id": account_id, "username": free, "type": AccountType.USER,
                      "person_id": pid, "must_change_password": True})
     if rows:
-        session.connection().execute(insert(cast(Table, Account.__table__)), rows)
+        insert_many(session, Account.__table__, rows)
     for row in rows:
         audit.record(session, "account.created", ctx, target_type="account",
                      target_id=row["id"], summary={

@@ -195,3 +195,47 @@ def test_a_run_the_database_refuses_goes_one_by_one(edu, ids, monkeypatch):
     assert [o["status"] for o in ops] == ["201", "409"]
     assert runs == [2, 1, 1]
     assert edu.get(ops[0]["location"].split("/scim/v2")[1]).status_code == 200
+
+
+def test_a_large_run_of_users_is_written_whole(edu, ids, sessions):
+    """More plain Users than db.COPY_FROM in one request (PostgreSQL writes their posts,
+    identities, accounts and audit records by COPY): each is there as a single POST makes
+    it, and the audit chain verifies."""
+    from directory import db
+
+    count = 2 * db.COPY_FROM + 7
+    ops = [{"method": "POST", "path": "/Users", "bulkId": f"u{i}", "data": {
+        **_user(f"copy.user.{i}", ids["office"]), "externalId": f"HR-COPY-{i}",
+        "emails": [{"value": f"copy.{i}@example.gov.cn", "type": "work"}],
+        s.ENTERPRISE: {"employeeNumber": f"E{i:04d}"}}} for i in range(count)]
+    response = edu.post("/Bulk", _bulk(*ops))
+    assert response.status_code == 200, response.data
+    results = response.get_json(force=True)["Operations"]
+    assert [o["status"] for o in results] == ["201"] * count
+    single = edu.post("/Users", {**_user("copy.user.single", ids["office"]),
+                                 "externalId": "HR-COPY-single",
+                                 "emails": [{"value": "single@example.gov.cn", "type": "work"}],
+                                 s.ENTERPRISE: {"employeeNumber": "E-single"}})
+    assert single.status_code == 201, single.data
+    reference = edu.get(f"/Users/{single.get_json(force=True)['id']}").get_json(force=True)
+
+    def shape(doc: dict) -> dict:
+        drop = {"id", "userName", "externalId", "emails", "meta", "phoneNumbers",
+                "displayName", "name"}
+        out = {k: v for k, v in doc.items() if k not in drop}
+        out[s.ENTERPRISE] = {k: v for k, v in doc[s.ENTERPRISE].items()
+                             if k != "employeeNumber"}
+        return out
+
+    for i in (0, db.COPY_FROM, count - 1):
+        user = edu.get(results[i]["location"].split("/scim/v2")[1]).get_json(force=True)
+        assert (user["userName"], user["externalId"]) == (f"copy.user.{i}", f"HR-COPY-{i}")
+        assert user[s.ENTERPRISE]["employeeNumber"] == f"E{i:04d}"
+        assert user["active"] is True
+        assert shape(user) == shape(reference)
+    found = edu.get("/Users", filter='userName sw "copy.user."', count="1").get_json(
+        force=True)
+    assert found["totalResults"] == count + 1
+    with sessions() as session:
+        assert list(audit.verify(session)) == []
+    assert sum(e.action == "account.created" for e in audit_events(sessions)) >= count + 1
