@@ -37,13 +37,19 @@ RUN = 500  # Users created together at most
 
 
 def _refs(value: Any) -> set[str]:
-    if isinstance(value, str):
-        return set(REFERENCE.findall(value))
-    if isinstance(value, dict):
-        return set().union(*(_refs(v) for v in value.values())) if value else set()
-    if isinstance(value, list):
-        return set().union(*(_refs(v) for v in value)) if value else set()
-    return set()
+    """The bulkIds the string values anywhere in ``value`` reference (keys are names)."""
+    found: set[str] = set()
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if "bulkId:" in item:
+                found.update(REFERENCE.findall(item))
+        elif isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return found
 
 
 def _resolve(value: Any, created: dict[str, str]) -> Any:
