@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 import time
 import uuid
-from collections.abc import Callable
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Annotated
@@ -187,9 +186,26 @@ def among_param(dialect: str, column: Any, name: str) -> ColumnElement[bool]:
 COPY_FROM = 50
 
 
+def with_defaults(table: Any, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``rows`` with the Python default (scalar or callable) of each column a row lacks,
+    as an INSERT would fill it."""
+    defaulted = [c for c in table.columns
+                 if c.default is not None and (c.default.is_scalar or c.default.is_callable)]
+    out = []
+    for row in rows:
+        full = dict(row)
+        for c in defaulted:
+            if c.key not in full:
+                default = cast(Any, c.default)
+                full[c.key] = default.arg(None) if default.is_callable else default.arg
+        out.append(full)
+    return out
+
+
 def insert_many(session: Session, table: Any, rows: list[dict[str, Any]]) -> None:
-    """Insert ``rows`` (dicts of column keys; a missing column gets its Python default,
-    else its server default) in the session's transaction. On PostgreSQL, from
+    """Insert ``rows`` (dicts of column keys; a column a row lacks gets its Python
+    default, else NULL, or its server default when no row has it) in the session's
+    transaction. On PostgreSQL, from
     ``COPY_FROM`` rows on, one ``COPY … FROM STDIN`` stream: a tenth of the work of an
     executemany of single-row INSERTs on both sides (SCIM Bulk, bench/README.md); values
     pass through the columns' own bind processing, as an INSERT's do. Elsewhere, and for
@@ -198,14 +214,14 @@ def insert_many(session: Session, table: Any, rows: list[dict[str, Any]]) -> Non
         return
     connection = session.connection()
     dialect = connection.dialect
-    if dialect.name != "postgresql" or len(rows) < COPY_FROM:
-        connection.execute(sa_insert(table), rows)
-        return
+    rows = with_defaults(table, rows)
     given = set().union(*(r.keys() for r in rows))
-    columns = [c for c in table.columns if c.key in given or (
-        c.default is not None and (c.default.is_scalar or c.default.is_callable))]
-    makers = [_maker(c.key, c.default, c.type._cached_bind_processor(dialect))
-              for c in columns]
+    columns = [c for c in table.columns if c.key in given]
+    if dialect.name != "postgresql" or len(rows) < COPY_FROM:  # the same keys in each row
+        connection.execute(sa_insert(table), [{c.key: r.get(c.key) for c in columns}
+                                              for r in rows])
+        return
+    processors = [(c.key, c.type._cached_bind_processor(dialect)) for c in columns]
     names = ", ".join(dialect.identifier_preparer.quote(c.name) for c in columns)
     raw = connection.connection.dbapi_connection
     assert raw is not None
@@ -213,19 +229,6 @@ def insert_many(session: Session, table: Any, rows: list[dict[str, Any]]) -> Non
             f"COPY {dialect.identifier_preparer.format_table(table)} ({names}) FROM STDIN"
     ) as copy:
         for row in rows:
-            copy.write_row([make(row) for make in makers])
-
-
-def _maker(key: str, default: Any, process: Callable[[Any], Any] | None
-           ) -> Callable[[dict[str, Any]], Any]:
-    def value(row: dict[str, Any]) -> Any:
-        if key in row:
-            v = row[key]
-        elif default is None:
-            v = None
-        elif default.is_callable:
-            v = default.arg(None)
-        else:
-            v = default.arg
-        return process(v) if process is not None and v is not None else v
-    return value
+            copy.write_row([None if (v := row.get(key)) is None else
+                            process(v) if process is not None else v
+                            for key, process in processors])

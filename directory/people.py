@@ -16,6 +16,7 @@ from pypinyin import lazy_pinyin
 from sqlalchemy import delete
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm import make_transient_to_detached
 
 from directory import accounts
 from directory import audit
@@ -24,6 +25,7 @@ from directory import queries
 from directory import tree
 from directory.db import insert_many
 from directory.db import utcnow
+from directory.db import with_defaults
 from directory.errors import DomainError
 from directory.errors import conflict
 from directory.errors import invalid
@@ -226,8 +228,7 @@ def add_batch(session: Session, settings: DirectorySettings, ctx: audit.Context,
             if b.node.id not in classes_at:
                 classes_at[b.node.id] = classes.class_for_node(session, b.node)
             b.person.visibility_class = classes_at[b.node.id]
-    session.add_all([b.person for b in added])
-    session.flush()
+    _insert_people(session, [b.person for b in added])
     if added:  # one executemany; the post carries its person's class (Post.person_class)
         insert_many(session, Post.__table__, [
             {"id": uuid.uuid4(), "person_class": b.person.visibility_class,
@@ -237,6 +238,21 @@ def add_batch(session: Session, settings: DirectorySettings, ctx: audit.Context,
                      summary={"fields": sorted(b.changed), "primary_node": b.spec.node_id,
                               "visibility_class": b.person.visibility_class.value})
     return [b.person if isinstance(b, _Batched) else b for b in out]
+
+
+def _insert_people(session: Session, people: list[Person]) -> None:
+    """The new people's rows, by ``db.insert_many`` (COPY on PostgreSQL), then each entity
+    in the session as if loaded: every column set (defaults too), nothing left to flush."""
+    session.flush()  # what the transaction holds before them (their posts' nodes…)
+    columns = [c.key for c in Person.__table__.columns]
+    rows = with_defaults(Person.__table__, [
+        {k: p.__dict__[k] for k in columns if k in p.__dict__} for p in people])
+    insert_many(session, Person.__table__, rows)
+    for person, row in zip(people, rows, strict=True):
+        for key in columns:
+            setattr(person, key, row.get(key))
+        make_transient_to_detached(person)
+        session.add(person)
 
 
 def _refuse_taken(session: Session, out: list[_Batched | DomainError]) -> None:
