@@ -64,7 +64,7 @@ def canonical_value(attr: s.Attr, value: Any) -> Any:
         return None
     if attr.multi:
         items = value if isinstance(value, list) else [value]
-        return [canonical_value(_single(attr), v) for v in items]
+        return [canonical_value(attr.single, v) for v in items]
     if attr.sub:
         if not isinstance(value, dict):
             if attr.child("value") is not None:  # members as bare strings (Entra legacy)
@@ -77,11 +77,6 @@ def canonical_value(attr: s.Attr, value: Any) -> Any:
                 out[child.name] = _coerce(child, v)
         return out
     return _coerce(attr, value)
-
-
-def _single(attr: s.Attr) -> s.Attr:
-    return s.Attr(attr.name, type=attr.type, sub=attr.sub, mutability=attr.mutability,
-                  canonical=attr.canonical)
 
 
 def canonical(doc: Any, rtype: s.ResourceType) -> dict[str, Any]:

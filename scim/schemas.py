@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from dataclasses import field as dc_field
+from functools import cached_property
 from typing import Any
 
 USER = "urn:ietf:params:scim:schemas:core:2.0:User"
@@ -54,8 +55,21 @@ class Attr:
     refs: tuple[str, ...] = ()
     description: str = ""
 
+    @cached_property
+    def _children(self) -> dict[str, Attr]:
+        out: dict[str, Attr] = {}
+        for a in self.sub:
+            out.setdefault(a.name.lower(), a)
+        return out
+
     def child(self, name: str) -> Attr | None:
-        return next((a for a in self.sub if a.name.lower() == name.lower()), None)
+        return self._children.get(name.lower())
+
+    @cached_property
+    def single(self) -> Attr:
+        """One value of a multi-valued attribute (its type and sub-attributes)."""
+        return Attr(self.name, type=self.type, sub=self.sub, mutability=self.mutability,
+                    canonical=self.canonical)
 
     def as_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -79,8 +93,15 @@ class Schema:
     description: str
     attributes: tuple[Attr, ...]
 
+    @cached_property
+    def _by_name(self) -> dict[str, Attr]:
+        out: dict[str, Attr] = {}
+        for a in self.attributes:
+            out.setdefault(a.name.lower(), a)
+        return out
+
     def attr(self, name: str) -> Attr | None:
-        return next((a for a in self.attributes if a.name.lower() == name.lower()), None)
+        return self._by_name.get(name.lower())
 
     def as_json(self, base: str) -> dict[str, Any]:
         return {"schemas": [SCHEMA], "id": self.id, "name": self.name,
