@@ -33,7 +33,7 @@ from scim.mapping import etag
 REFERENCE = re.compile(r"bulkId:([A-Za-z0-9._~-]+)")
 PATH = re.compile(r"^/?(Users|Groups|OrgUnits)(?:/([^/]+))?$")
 USERS_PATH = re.compile(r"^/?Users$")
-RUN = 500  # Users created together at most
+RUN = s.MAX_OPERATIONS  # Users created together at most: a whole Bulk request
 
 
 def _refs(value: Any) -> set[str]:
