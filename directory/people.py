@@ -249,8 +249,10 @@ def _insert_people(session: Session, people: list[Person]) -> None:
         {k: p.__dict__[k] for k in columns if k in p.__dict__} for p in people])
     insert_many(session, Person.__table__, rows)
     for person, row in zip(people, rows, strict=True):
+        state = person.__dict__  # the defaults it lacks, as loaded values (no history)
         for key in columns:
-            setattr(person, key, row.get(key))
+            if key not in state:
+                state[key] = row.get(key)
         make_transient_to_detached(person)
         session.add(person)
 

@@ -87,12 +87,12 @@ def _check(body: Any) -> tuple[list[dict[str, Any]], int | None]:
     return ops, fail_on
 
 
-def _order(ops: list[dict[str, Any]]) -> tuple[list[int], set[int]]:
-    """Request order, a waiting operation after the POSTs it references; the indexes of
-    operations caught in a reference cycle."""
+def _order(ops: list[dict[str, Any]], refs: list[set[str]]) -> tuple[list[int], set[int]]:
+    """Request order, a waiting operation after the POSTs it references (``refs``: the
+    bulkIds each operation's path and data name); the indexes of operations caught in a
+    reference cycle."""
     producer = {op["bulkId"]: i for i, op in enumerate(ops) if op.get("bulkId")}
-    needs = {i: {producer[r] for r in _refs([op.get("path"), op.get("data")]) if r in producer}
-             for i, op in enumerate(ops)}
+    needs = {i: {producer[r] for r in refs[i] if r in producer} for i in range(len(ops))}
     done: list[int] = []
     pending = list(range(len(ops)))
     while pending:
@@ -107,7 +107,8 @@ def _order(ops: list[dict[str, Any]]) -> tuple[list[int], set[int]]:
 def run(body: Any, call: Call, base: str,
         parse_etag: Callable[[str | None], int | None]) -> dict[str, Any]:
     ops, fail_on = _check(body)
-    order, cyclic = _order(ops)
+    refs = [_refs([op.get("path"), op.get("data")]) for op in ops]
+    order, cyclic = _order(ops, refs)
     created: dict[str, str] = {}
     results: dict[int, dict[str, Any]] = {}
     failures = 0
@@ -116,7 +117,7 @@ def run(body: Any, call: Call, base: str,
         for i in [*order, *sorted(cyclic)]:
             if fail_on is not None and failures >= fail_on:
                 break
-            doc = _batched(ops[i]) if fail_on is None and i not in cyclic else None
+            doc = _batched(ops[i], refs[i]) if fail_on is None and i not in cyclic else None
             if doc is not None:
                 run_[i] = doc
                 if len(run_) >= RUN:
@@ -131,12 +132,12 @@ def run(body: Any, call: Call, base: str,
     return {"schemas": [s.BULK_RESPONSE], "Operations": [results[i] for i in sorted(results)]}
 
 
-def _batched(op: dict[str, Any]) -> dict[str, Any] | None:
-    """The canonical document of a POST of a plain User that references no bulkId: created
-    in a run with others. Runs are used only without failOnErrors (which counts errors in
-    request order)."""
+def _batched(op: dict[str, Any], refs: set[str]) -> dict[str, Any] | None:
+    """The canonical document of a POST of a plain User that references no bulkId
+    (``refs``): created in a run with others. Runs are used only without failOnErrors
+    (which counts errors in request order)."""
     if str(op["method"]).upper() != "POST" or USERS_PATH.match(op["path"]) is None \
-            or _refs(op.get("data")) or op.get("version") is not None:
+            or refs or op.get("version") is not None:
         return None
     try:
         doc = d.canonical(op.get("data"), s.USERS)
