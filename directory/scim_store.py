@@ -43,6 +43,7 @@ from directory import accounts
 from directory import apps
 from directory import scim_query as q
 from directory import visibility as dv
+from directory.db import among
 from directory.db import rowcount
 from directory.db import utcnow
 from directory.errors import precondition
@@ -490,8 +491,8 @@ def user_names_taken(session: Session, keys: set[str]) -> set[str]:
     if not keys:
         return set()
     found = session.scalars(select(ScimIdentity.user_name_key).where(
-        ScimIdentity.user_name_key.in_(keys)).union_all(select(Account.username).where(
-            Account.username.in_(keys))))
+        among(session, ScimIdentity.user_name_key, keys)).union_all(select(Account.username)
+        .where(among(session, Account.username, keys))))
     return {k for k in found if k is not None}
 
 
@@ -500,4 +501,5 @@ def external_ids_taken(session: Session, client: Client, external_ids: set[str])
     if not external_ids:
         return set()
     return {e for e in session.scalars(select(Person.external_id).where(
-        Person.external_id.in_(external_ids), person_visible(client))) if e is not None}
+        among(session, Person.external_id, external_ids), person_visible(client)))
+        if e is not None}

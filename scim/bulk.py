@@ -94,12 +94,14 @@ def _order(ops: list[dict[str, Any]], refs: list[set[str]]) -> tuple[list[int], 
     producer = {op["bulkId"]: i for i, op in enumerate(ops) if op.get("bulkId")}
     needs = {i: {producer[r] for r in refs[i] if r in producer} for i in range(len(ops))}
     done: list[int] = []
+    finished: set[int] = set()
     pending = list(range(len(ops)))
     while pending:
-        ready = next((i for i in pending if needs[i] <= set(done) - {i}), None)
+        ready = next((i for i in pending if i not in needs[i] and needs[i] <= finished), None)
         if ready is None:
             return done, set(pending)
         done.append(ready)
+        finished.add(ready)
         pending.remove(ready)
     return done, set()
 

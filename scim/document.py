@@ -86,7 +86,7 @@ def canonical(doc: Any, rtype: s.ResourceType) -> dict[str, Any]:
     out: dict[str, Any] = {}
     core = s.SCHEMAS[rtype.schema]
     for key, value in doc.items():
-        ext = next((x for x in rtype.schemas() if x.id.lower() == key.lower()), None)
+        ext = rtype.schema_named(key)
         if ext is not None and ext is not core:
             if not isinstance(value, dict):
                 raise errors.invalid_syntax(f"'{key}' must be an object")

@@ -225,7 +225,19 @@ class ResourceType:
     store: str = dc_field(default="")
 
     def schemas(self) -> list[Schema]:
-        return [SCHEMAS[self.schema], *(SCHEMAS[e] for e in self.extensions)]
+        return list(self._schemas)
+
+    @cached_property
+    def _schemas(self) -> tuple[Schema, ...]:
+        return (SCHEMAS[self.schema], *(SCHEMAS[e] for e in self.extensions))
+
+    @cached_property
+    def _by_id(self) -> dict[str, Schema]:
+        return {x.id.lower(): x for x in reversed(self._schemas)}
+
+    def schema_named(self, uri: str) -> Schema | None:
+        """One of its schemas, by a URN in any case."""
+        return self._by_id.get(uri.lower())
 
     def as_json(self, base: str) -> dict[str, Any]:
         return {"schemas": [RESOURCE_TYPE], "id": self.name, "name": self.name,
