@@ -23,7 +23,6 @@ from directory import audit
 from directory import classes
 from directory import queries
 from directory import tree
-from directory.db import among
 from directory.db import insert_many
 from directory.db import utcnow
 from directory.db import with_defaults
@@ -265,8 +264,7 @@ def _refuse_taken(session: Session, out: list[_Batched | DomainError]) -> None:
         attr = Person.mobile_hash if column == "mobile" else Person.id_number_hash
         digests = {getattr(b.person, f"{column}_hash") for b in out
                    if isinstance(b, _Batched)} - {None}
-        taken = set(session.scalars(select(attr).where(among(session, attr, digests)))
-                    ) if digests else set()
+        taken = set(session.scalars(select(attr).where(attr.in_(digests)))) if digests else set()
         for i, b in enumerate(out):
             digest = getattr(b.person, f"{column}_hash") if isinstance(b, _Batched) else None
             if digest is None:

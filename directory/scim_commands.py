@@ -15,7 +15,6 @@ from sqlalchemy.orm import Session
 from directory import accounts
 from directory import apps
 from directory import audit
-from directory.db import among
 from directory.db import insert_many
 from directory.db import utcnow
 from directory.errors import DomainError
@@ -159,7 +158,7 @@ def add_accounts(session: Session, settings: DirectorySettings, ctx: audit.Conte
     if refusal is not None:
         raise invalid(refusal.code, refusal.message, refusal.field)
     names = {n.strip().lower() for _pid, candidates in wanted for n in candidates[:1]}
-    taken = set(session.scalars(select(Account.username).where(among(session, Account.username, names)))
+    taken = set(session.scalars(select(Account.username).where(Account.username.in_(names)))
                 ) if names else set()
     out: list[tuple[uuid.UUID, str] | DomainError] = []
     rows: list[dict[str, object]] = []
