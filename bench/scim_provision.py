@@ -14,8 +14,10 @@ with a primary post at a node of a small tree made first (root, categories, depa
 offices). The peer gets the same core attributes without our extension (it does not know
 the schema).
 
-The servers run pinned to CPU 1 (``taskset``), the load generator (this process: a thread
-pool of keep-alive ``http.client`` connections, bodies pre-encoded) on CPU 0. Each phase
+The servers run pinned to CPU 1 (``taskset``), the peer during its own phase only, the
+load generator (this process: a thread pool of keep-alive ``http.client`` connections,
+bodies pre-encoded) on CPU 0. During our phases the growing tables are analyzed every
+``--analyze-every`` seconds (this machine's PostgreSQL has autovacuum off). Each phase
 stops after ``--users`` users or ``--budget`` seconds, whichever comes first, and reports
 the users created per second of wall time (only 201s counted; any other status is
 reported). Each run appends one JSON line to ``bench/results/scim_provision.jsonl``.
@@ -316,11 +318,23 @@ def main(argv: list[str] | None = None) -> int:
     base, peer_base = f"http://127.0.0.1:{ours}", f"http://127.0.0.1:{peer}"
     peer_token = "bench-peer-token"
     results: dict[str, dict] = {}
-    with process(serve_ours(ours, args.threads), environment(args.url, base)), \
-            process(pinned(1, [str(peer_cli), "--hostname", "127.0.0.1", "--port", str(peer),
-                               "--bearer-token", peer_token])):
+    peer_args = pinned(1, [str(peer_cli), "--hostname", "127.0.0.1", "--port", str(peer),
+                           "--bearer-token", peer_token])
+
+    @contextmanager
+    def running(name: str) -> Iterator[None]:
+        """The peer runs during its own phase only: once it stalls (it may, past ~20,000
+        users) it keeps its core busy, the core our server is pinned to."""
+        if name != "peer_single":
+            with analyzing(args.url, args.analyze_every):
+                yield
+            return
+        with process(peer_args):
+            wait_up(peer_base + "/ServiceProviderConfig")
+            yield
+
+    with process(serve_ours(ours, args.threads), environment(args.url, base)):
         wait_up(base + "/healthz")
-        wait_up(peer_base + "/ServiceProviderConfig")
         headers = {"Authorization": "Bearer " + token(base, client_id, secret),
                    "Content-Type": "application/scim+json"}
         peer_headers = {"Authorization": "Bearer " + peer_token,
@@ -334,7 +348,7 @@ def main(argv: list[str] | None = None) -> int:
                  bulk_created, args.timeout * 10)):
             if name not in phases:
                 continue
-            with analyzing(args.url, args.analyze_every if url == base else 0):
+            with running(name):
                 r = drive(url, path, bodies, hdrs, clients, args.budget, created, timeout)
             results[name] = r
             print(f"{name}: {r['users']:,} users in {r['seconds']:.1f} s = "
