@@ -119,3 +119,18 @@ def ids(world):
 def new_user(user_name: str = "wang.fang", **extra) -> dict:
     return {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
             "userName": user_name, "displayName": "王芳", **extra}
+
+
+ERROR = "urn:ietf:params:scim:api:messages:2.0:Error"
+
+
+def scim_error(response, status: int, scim_type: str | None = None) -> dict:
+    """The body of an RFC 7644 §3.12 error answer, checked: status, media type, schema,
+    scimType, and no traceback."""
+    assert response.status_code == status, response.data
+    assert response.mimetype == "application/scim+json"
+    body = response.get_json(force=True)
+    assert body["schemas"] == [ERROR] and body["status"] == str(status)
+    assert body.get("scimType") == scim_type
+    assert "Traceback" not in response.get_data(as_text=True)
+    return body

@@ -21,8 +21,8 @@ from idp import tokens
 from idp.app import runtime
 from policies import self_service
 from tests.scim.conftest import Client
+from tests.scim.conftest import scim_error
 
-ERROR = "urn:ietf:params:scim:api:messages:2.0:Error"
 USER = "urn:ietf:params:scim:schemas:core:2.0:User"
 GOV = "urn:govidp:params:scim:schemas:extension:gov:2.0:User"
 ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
@@ -30,13 +30,6 @@ PASSWORD = "an old long passphrase"
 NEW = "a brand new passphrase"
 
 
-def _error(response, status: int, scim_type: str | None = None) -> dict:
-    assert response.status_code == status, response.data
-    assert response.mimetype == "application/scim+json"
-    body = response.get_json(force=True)
-    assert body["schemas"] == [ERROR] and body["status"] == str(status)
-    assert body.get("scimType") == scim_type
-    return body
 
 
 def _token(app, account_id, client_id: str, scope: str = "openid scim",
@@ -143,7 +136,7 @@ def test_a_patch_that_changes_nothing_writes_no_field(me, sessions):
 ], ids=["two", "not-an-address", "not-a-string"])
 def test_an_email_that_cannot_be_stored_is_invalid_value(me, ids, sessions, body, detail):
     before = _state(sessions, ids)
-    assert detail in _error(me.ops("/Me", body), 400, "invalidValue")["detail"]
+    assert detail in scim_error(me.ops("/Me", body), 400, "invalidValue")["detail"]
     assert _state(sessions, ids) == before
 
 
@@ -178,14 +171,14 @@ HR_OWNED = [
 def test_patch_of_what_hr_maintains_is_403_and_writes_nothing(me, ids, sessions, name,
                                                               operation):
     before = _state(sessions, ids)
-    detail = _error(me.ops("/Me", operation), 403)["detail"]
+    detail = scim_error(me.ops("/Me", operation), 403)["detail"]
     assert detail.startswith("self_service.administered") and f"'{name}'" in detail
     assert _state(sessions, ids) == before
 
 
 def test_an_allowed_change_beside_a_refused_one_is_not_written(me, ids, sessions):
     before = _state(sessions, ids)
-    _error(me.ops("/Me", {"op": "replace", "path": "emails",
+    scim_error(me.ops("/Me", {"op": "replace", "path": "emails",
                           "value": [{"value": "lina@qp.gov.cn"}]},
                   {"op": "replace", "path": "password", "value": NEW},
                   {"op": "replace", "path": "title", "value": "科长"}), 403)
@@ -201,7 +194,7 @@ def test_an_allowed_change_beside_a_refused_one_is_not_written(me, ids, sessions
 def test_patch_of_a_read_only_or_immutable_attribute_is_mutability(me, ids, sessions,
                                                                    operation):
     before = _state(sessions, ids)
-    _error(me.ops("/Me", operation), 400, "mutability")
+    scim_error(me.ops("/Me", operation), 400, "mutability")
     assert _state(sessions, ids) == before
 
 
@@ -261,7 +254,7 @@ def test_put_that_would_change_what_hr_maintains_is_403(me, ids, sessions, name,
     doc = _document(me)
     change(doc)
     before = _state(sessions, ids)
-    detail = _error(me.put("/Me", doc), 403)["detail"]
+    detail = scim_error(me.put("/Me", doc), 403)["detail"]
     assert f"'{name}'" in detail
     assert _state(sessions, ids) == before
 
@@ -270,7 +263,7 @@ def test_put_of_another_user_name_is_mutability(me, ids, sessions):
     doc = _document(me)
     doc["userName"] = "someone.else"
     before = _state(sessions, ids)
-    _error(me.put("/Me", doc), 400, "mutability")
+    scim_error(me.put("/Me", doc), 400, "mutability")
     assert _state(sessions, ids) == before
 
 
@@ -290,7 +283,7 @@ def test_a_password_goes_through_the_sign_in_rules(me, ids, sessions, password, 
     if code is None:
         _ok(response)
         return
-    assert _error(response, 400, "invalidValue")["detail"].startswith(code + ":")
+    assert scim_error(response, 400, "invalidValue")["detail"].startswith(code + ":")
     assert _state(sessions, ids) == before
 
 
@@ -300,7 +293,7 @@ def test_the_login_name_is_refused_as_a_password(world, ids, sessions, dsettings
         row = accounts.create(s, dsettings, ctx, username="zhao.min.long",
                               account_type="user", person_id=uuid.UUID(ids["spy"]))
     client = Client(app, _token(app, row.id, ids["edu_client"]))
-    body = _error(client.ops("/Me", {"op": "replace", "path": "password",
+    body = scim_error(client.ops("/Me", {"op": "replace", "path": "password",
                                      "value": "Zhao.Min.Long"}), 400, "invalidValue")
     assert body["detail"].startswith("idp.password.username:")
 
@@ -338,7 +331,7 @@ def test_put_changes_the_password_and_the_email_in_one_transaction(me, ids, sess
         assert accounts.check_password(s, dsettings, s.get_one(Account, account), NEW)
         assert s.get_one(Person, uuid.UUID(ids["clerk"])).email == "lina@qp.gov.cn"
     before = _state(sessions, ids)
-    _error(me.put("/Me", {"schemas": [USER], "password": "password1",
+    scim_error(me.put("/Me", {"schemas": [USER], "password": "password1",
                           "emails": [{"value": "other@qp.gov.cn"}]}), 400, "invalidValue")
     assert _state(sessions, ids) == before
 
@@ -363,8 +356,8 @@ def test_if_match_is_honoured_as_for_users(me, edu, ids, sessions):
     assert edu.get(f"/Users/{ids['clerk']}").headers["ETag"] == done.headers["ETag"]
     before = _state(sessions, ids)
     stale = {"op": "replace", "path": "emails", "value": [{"value": "x@qp.gov.cn"}]}
-    _error(me.ops("/Me", stale, headers={"If-Match": tag}), 412)
-    _error(me.put("/Me", {"emails": [{"value": "x@qp.gov.cn"}]}, headers={"If-Match": tag}),
+    scim_error(me.ops("/Me", stale, headers={"If-Match": tag}), 412)
+    scim_error(me.put("/Me", {"emails": [{"value": "x@qp.gov.cn"}]}, headers={"If-Match": tag}),
            412)
     assert _state(sessions, ids) == before
     _ok(me.ops("/Me", stale, headers={"If-Match": done.headers["ETag"]}))
@@ -375,10 +368,10 @@ def test_if_match_is_honoured_as_for_users(me, edu, ids, sessions):
 
 def test_post_and_delete_are_403(me, ids, sessions):
     before = _state(sessions, ids)
-    created = _error(me.post("/Me", {"schemas": [USER], "userName": "li.na2",
+    created = scim_error(me.post("/Me", {"schemas": [USER], "userName": "li.na2",
                                      "displayName": "李娜"}), 403)
     assert created["detail"].startswith("self_service.administered")
-    _error(me.delete("/Me"), 403)
+    scim_error(me.delete("/Me"), 403)
     assert _state(sessions, ids) == before
     assert me.get("/Me").status_code == 200
 
@@ -387,7 +380,7 @@ def test_post_and_delete_are_403(me, ids, sessions):
 def test_an_apps_token_keeps_the_501(edu, method):
     response = edu.http.open("/scim/v2/Me", method=method, json={},
                              headers=edu._headers(None))
-    _error(response, 501)
+    scim_error(response, 501)
 
 
 def test_a_proxys_token_reads_but_writes_nothing(world, ids, sessions, account):
@@ -399,7 +392,7 @@ def test_a_proxys_token_reads_but_writes_nothing(world, ids, sessions, account):
     for response in (
             proxy.ops("/Me", {"op": "replace", "path": "password", "value": NEW}),
             proxy.put("/Me", {"emails": [{"value": "lina@qp.gov.cn"}]})):
-        assert _error(response, 403)["detail"].startswith("self_service.proxy")
+        assert scim_error(response, 403)["detail"].startswith("self_service.proxy")
     assert _state(sessions, ids) == before
 
 
@@ -416,7 +409,7 @@ def test_a_frozen_or_deactivated_persons_token_is_dead(world, me, ids, sessions,
                      me.ops("/Me", {"op": "replace", "path": "password", "value": NEW}),
                      me.put("/Me", {"emails": [{"value": "lina@qp.gov.cn"}]}),
                      me.post("/Me", {}), me.delete("/Me")):
-        _error(response, 401)
+        scim_error(response, 401)
         assert response.headers["WWW-Authenticate"] == 'Bearer error="invalid_token"'
     after = _state(sessions, ids)
     assert after == before
@@ -431,7 +424,7 @@ def test_an_expired_token_is_refused(world, ids, account):
         token = tokens.mint_access_token(s, rt.directory.cipher, rt.settings.issuer,
                                          subject=str(account), client_id=ids["edu_client"],
                                          scope="scim", ttl=-3600)
-    _error(Client(app, token).ops("/Me", {"op": "replace", "path": "password",
+    scim_error(Client(app, token).ops("/Me", {"op": "replace", "path": "password",
                                           "value": NEW}), 401)
 
 
@@ -439,7 +432,7 @@ def test_without_the_scim_scope_nothing_is_written(world, ids, sessions, account
     app, _ = world
     client = Client(app, _token(app, account, ids["edu_client"], scope="openid"))
     before = _state(sessions, ids)
-    _error(client.ops("/Me", {"op": "replace", "path": "password", "value": NEW}), 403)
+    scim_error(client.ops("/Me", {"op": "replace", "path": "password", "value": NEW}), 403)
     assert _state(sessions, ids) == before
 
 

@@ -12,41 +12,30 @@ from directory.models import Person
 from tests.scim.conftest import Client
 from tests.scim.conftest import mint
 from tests.scim.conftest import new_user
-
-ERROR = "urn:ietf:params:scim:api:messages:2.0:Error"
-
-
-def _error(response, status: int, scim_type: str | None = None) -> dict:
-    assert response.status_code == status, response.data
-    assert response.mimetype == "application/scim+json"
-    body = response.get_json(force=True)
-    assert body["schemas"] == [ERROR] and body["status"] == str(status)
-    assert body.get("scimType") == scim_type
-    assert "Traceback" not in response.get_data(as_text=True)
-    return body
+from tests.scim.conftest import scim_error
 
 
 def test_no_token_is_401_in_scim_format(world):
     app, _ = world
     response = Client(app, None).get("/Users")
-    _error(response, 401)
+    scim_error(response, 401)
     assert response.headers["WWW-Authenticate"].startswith("Bearer")
 
 
 def test_a_token_that_is_not_ours_is_401(world):
     app, _ = world
-    _error(Client(app, "not.a.token").get("/Users"), 401)
+    scim_error(Client(app, "not.a.token").get("/Users"), 401)
 
 
 def test_an_app_that_is_not_online_is_401(world):
     app, ids = world
-    _error(Client(app, mint(app, ids["offline_client"])).get("/Users"), 401)
+    scim_error(Client(app, mint(app, ids["offline_client"])).get("/Users"), 401)
 
 
 def test_a_token_without_the_scim_scope_is_403(world):
     app, ids = world
     response = Client(app, mint(app, ids["edu_client"], scope="directory")).get("/Users")
-    _error(response, 403)
+    scim_error(response, 403)
     assert "insufficient_scope" in response.headers["WWW-Authenticate"]
 
 
@@ -59,27 +48,27 @@ def test_a_user_token_is_not_a_scim_client(world):
         token = tokens.mint_access_token(s, rt.directory.cipher, rt.settings.issuer,
                                          subject=ids["clerk"], client_id=ids["edu_client"],
                                          scope="scim")
-    _error(Client(app, token).get("/Users"), 401)
+    scim_error(Client(app, token).get("/Users"), 401)
 
 
 def test_unknown_endpoints_and_ids_are_404(edu):
-    _error(edu.get("/Nothing"), 404)
-    _error(edu.get("/Users/not-a-uuid"), 404)
-    _error(edu.get("/Users/00000000-0000-0000-0000-000000000000"), 404)
-    _error(edu.get("/a/b/c"), 404)
+    scim_error(edu.get("/Nothing"), 404)
+    scim_error(edu.get("/Users/not-a-uuid"), 404)
+    scim_error(edu.get("/Users/00000000-0000-0000-0000-000000000000"), 404)
+    scim_error(edu.get("/a/b/c"), 404)
 
 
 def test_malformed_json_is_invalid_syntax(edu):
     response = edu.http.post("/scim/v2/Users", data=b"{not json",
                              headers=edu._headers(None))
-    _error(response, 400, "invalidSyntax")
+    scim_error(response, 400, "invalidSyntax")
 
 
 def test_oversize_body_is_413_and_nothing_is_written(edu, sessions):
     with sessions() as s:
         before = s.query(Person).count()
     body = new_user(title="x" * (1024 * 1024 + 10))
-    _error(edu.post("/Users", body), 413)
+    scim_error(edu.post("/Users", body), 413)
     with sessions() as s:
         assert s.query(Person).count() == before
 
@@ -102,7 +91,7 @@ def test_scope_isolation_between_units(request, ids, who, visible, hidden):
                  client.ops(f"/Users/{ids[hidden]}", {"op": "replace", "path": "title",
                                                       "value": "科长"}),
                  client.delete(f"/Users/{ids[hidden]}")):
-        _error(call, 404)
+        scim_error(call, 404)
     listed = {r["id"] for r in client.get("/Users").get_json(force=True)["Resources"]}
     assert ids[visible] in listed and ids[hidden] not in listed
     found = client.get("/Users", filter=f'id eq "{ids[hidden]}"').get_json(force=True)
@@ -116,8 +105,8 @@ def test_hidden_nodes_are_provisioned_inside_the_scope_and_absent_outside(edu, t
     assert edu.get(f"/OrgUnits/{ids['secret']}").get_json(force=True)["hidden"] is True
     assert edu.get("/OrgUnits", filter="hidden eq true").get_json(
         force=True)["totalResults"] == 1
-    _error(town.get(f"/Users/{ids['spy']}"), 404)
-    _error(town.get(f"/OrgUnits/{ids['secret']}"), 404)
+    scim_error(town.get(f"/Users/{ids['spy']}"), 404)
+    scim_error(town.get(f"/OrgUnits/{ids['secret']}"), 404)
     for expr in ('displayName eq "赵敏"', f'id eq "{ids["spy"]}"',
                  f'urn:govidp:params:scim:schemas:extension:gov:2.0:User:posts.node eq '
                  f'"{ids["secret"]}"'):
@@ -127,19 +116,19 @@ def test_hidden_nodes_are_provisioned_inside_the_scope_and_absent_outside(edu, t
 
 
 def test_out_of_scope_nodes_are_404(edu, ids):
-    _error(edu.get(f"/OrgUnits/{ids['town']}"), 404)
-    _error(edu.get(f"/OrgUnits/{ids['root']}"), 404)
+    scim_error(edu.get(f"/OrgUnits/{ids['town']}"), 404)
+    scim_error(edu.get(f"/OrgUnits/{ids['root']}"), 404)
     assert edu.get(f"/OrgUnits/{ids['office']}").status_code == 200
 
 
 def test_me_is_not_for_apps(edu):
-    _error(edu.get("/Me"), 501)
+    scim_error(edu.get("/Me"), 501)
 
 
 def test_a_method_an_endpoint_does_not_take_is_405(edu, ids):
     for response in (edu.post("/ServiceProviderConfig", {}), edu.delete("/Schemas"),
                      edu.put("/Users", {}), edu.post(f"/Users/{ids['clerk']}", {})):
-        _error(response, 405)
+        scim_error(response, 405)
         assert response.headers["Allow"]
 
 
@@ -158,9 +147,9 @@ def test_a_person_seconded_into_the_scope_is_read_not_written(world, edu, town, 
     assert [(p["node"], p["kind"]) for p in posts] == [(ids["section"], "secondment")]
     assert "department" not in body.get(
         "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User", {})
-    _error(edu.ops(f"/Users/{ids['villager']}", {"op": "replace", "path": "title",
+    scim_error(edu.ops(f"/Users/{ids['villager']}", {"op": "replace", "path": "title",
                                                  "value": "x"}), 403)
-    _error(edu.delete(f"/Users/{ids['villager']}"), 403)
+    scim_error(edu.delete(f"/Users/{ids['villager']}"), 403)
     town_view = town.get(f"/Users/{ids['villager']}").get_json(force=True)
     town_posts = town_view["urn:govidp:params:scim:schemas:extension:gov:2.0:User"]["posts"]
     assert [p["kind"] for p in town_posts] == ["primary"]
@@ -225,10 +214,10 @@ def test_me_answers_for_a_persons_token(world, ids, sessions, dsettings, ctx):
     assert response.headers["Location"].endswith(f"/Users/{ids['spy']}")
     posts = body["urn:govidp:params:scim:schemas:extension:gov:2.0:User"]["posts"]
     assert [p["node"] for p in posts] == [ids["secret"]]  # their own hidden node
-    _error(me.ops("/Me", {"op": "replace", "path": "title", "value": "x"}), 403)  # HR's
-    _error(me.get("/Users"), 401)  # a person's token is no SCIM client
+    scim_error(me.ops("/Me", {"op": "replace", "path": "title", "value": "x"}), 403)  # HR's
+    scim_error(me.get("/Users"), 401)  # a person's token is no SCIM client
     no_scope = Client(app, _person_token(app, account.id, ids["edu_client"], "openid"))
-    _error(no_scope.get("/Me"), 403)
+    scim_error(no_scope.get("/Me"), 403)
 
 
 def test_a_root_client_sees_every_active_person_placed_or_not(world, central, edu, ids,
@@ -248,11 +237,11 @@ def test_a_root_client_sees_every_active_person_placed_or_not(world, central, ed
     listed = central.get("/Users", filter='displayName sw "周"').get_json(force=True)
     assert [r["id"] for r in listed["Resources"]] == [str(unplaced)]
     assert listed["totalResults"] == 1
-    _error(edu.get(f"/Users/{unplaced}"), 404)
+    scim_error(edu.get(f"/Users/{unplaced}"), 404)
     assert edu.get("/Users", filter='displayName sw "周"').get_json(
         force=True)["totalResults"] == 0
     for client in (central, edu):
-        _error(client.get(f"/Users/{gone_id}"), 404)
+        scim_error(client.get(f"/Users/{gone_id}"), 404)
         assert client.get("/Users", filter='displayName eq "钱多"').get_json(
             force=True)["totalResults"] == 0
 
