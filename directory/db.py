@@ -166,27 +166,27 @@ def among(session: Session, column: Any, values: Iterable[Any]) -> ColumnElement
     ids as for one: psycopg caches the parsing of statements under 4 KB only and prepares
     a statement after five runs of the same text, and an IN of 100 bound ids is neither
     (~3 ms of Python a statement, bench/README.md)."""
-    values = list(values)
-    if session.get_bind().dialect.name == "postgresql":
-        return cast(ColumnElement[bool],
-                    column == any_(bindparam(None, values, type_=ARRAY(column.type))))
-    return cast(ColumnElement[bool], column.in_(values))
+    return _among(session.get_bind().dialect.name, column, None, value=list(values))
 
 
 def among_param(dialect: str, column: Any, name: str) -> ColumnElement[bool]:
     """``among`` with the values left to the execution (``{name: [...]}``), for a
     statement built once and run many times."""
+    return _among(dialect, column, name)
+
+
+def _among(dialect: str, column: Any, name: str | None, **value: Any) -> ColumnElement[bool]:
     if dialect == "postgresql":
         return cast(ColumnElement[bool],
-                    column == any_(bindparam(name, type_=ARRAY(column.type))))
-    return cast(ColumnElement[bool], column.in_(bindparam(name, expanding=True)))
+                    column == any_(bindparam(name, type_=ARRAY(column.type), **value)))
+    return cast(ColumnElement[bool], column.in_(bindparam(name, expanding=True, **value)))
 
 
 # Fewer rows than this go in as one executemany: COPY's own round trips cost more.
 COPY_FROM = 50
 
 
-def with_defaults(table: Any, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _with_defaults(table: Any, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """``rows`` with the Python default (scalar or callable) of each column a row lacks,
     as an INSERT would fill it."""
     defaulted = [c for c in table.columns
@@ -202,25 +202,26 @@ def with_defaults(table: Any, rows: list[dict[str, Any]]) -> list[dict[str, Any]
     return out
 
 
-def insert_many(session: Session, table: Any, rows: list[dict[str, Any]]) -> None:
+def insert_many(session: Session, table: Any, rows: list[dict[str, Any]]
+                ) -> list[dict[str, Any]]:
     """Insert ``rows`` (dicts of column keys; a column a row lacks gets its Python
     default, else NULL, or its server default when no row has it) in the session's
     transaction. On PostgreSQL, from
     ``COPY_FROM`` rows on, one ``COPY … FROM STDIN`` stream: a tenth of the work of an
     executemany of single-row INSERTs on both sides (SCIM Bulk, bench/README.md); values
     pass through the columns' own bind processing, as an INSERT's do. Elsewhere, and for
-    fewer rows, one executemany."""
+    fewer rows, one executemany. Returns the rows as written (``_with_defaults``)."""
     if not rows:
-        return
+        return []
     connection = session.connection()
     dialect = connection.dialect
-    rows = with_defaults(table, rows)
+    rows = _with_defaults(table, rows)
     given = set().union(*(r.keys() for r in rows))
     columns = [c for c in table.columns if c.key in given]
     if dialect.name != "postgresql" or len(rows) < COPY_FROM:  # the same keys in each row
         connection.execute(sa_insert(table), [{c.key: r.get(c.key) for c in columns}
                                               for r in rows])
-        return
+        return rows
     processors = [(c.key, c.type._cached_bind_processor(dialect)) for c in columns]
     names = ", ".join(dialect.identifier_preparer.quote(c.name) for c in columns)
     raw = connection.connection.dbapi_connection
@@ -232,3 +233,4 @@ def insert_many(session: Session, table: Any, rows: list[dict[str, Any]]) -> Non
             copy.write_row([None if (v := row.get(key)) is None else
                             process(v) if process is not None else v
                             for key, process in processors])
+    return rows

@@ -25,7 +25,6 @@ from directory import queries
 from directory import tree
 from directory.db import insert_many
 from directory.db import utcnow
-from directory.db import with_defaults
 from directory.errors import DomainError
 from directory.errors import conflict
 from directory.errors import invalid
@@ -245,9 +244,8 @@ def _insert_people(session: Session, people: list[Person]) -> None:
     in the session as if loaded: every column set (defaults too), nothing left to flush."""
     session.flush()  # what the transaction holds before them (their posts' nodes…)
     columns = [c.key for c in Person.__table__.columns]
-    rows = with_defaults(Person.__table__, [
+    rows = insert_many(session, Person.__table__, [
         {k: p.__dict__[k] for k in columns if k in p.__dict__} for p in people])
-    insert_many(session, Person.__table__, rows)
     for person, row in zip(people, rows, strict=True):
         state = person.__dict__  # the defaults it lacks, as loaded values (no history)
         for key in columns:

@@ -6,14 +6,10 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from typing import NamedTuple
 
-from sqlalchemy import ColumnElement
-from sqlalchemy import and_
-from sqlalchemy import exists
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm import aliased
@@ -23,7 +19,6 @@ from directory.db import among_param
 from directory.models import Account
 from directory.models import AccountStatus
 from directory.models import Node
-from directory.models import NodeStatus
 from directory.models import Person
 from directory.models import Post
 from directory.models import PostKind
@@ -32,31 +27,22 @@ from directory.models import Tag
 from directory.models import TagMember
 from directory.models import TagShare
 from directory.queries import ancestor_paths
-from directory.queries import ancestors
 from directory.scim_store import IDENTITY
 from directory.scim_store import Client
-from directory.scim_store import in_scope_bound
+from directory.scim_store import built_once
 from directory.scim_store import node_visible
 from directory.scim_store import person_visible
 from directory.scim_store import scope_bounds
 from directory.scim_store import scope_shape
+from directory.scim_store import tag_visible
 
 # A person's manager (RFC 7643 §4.3), made once: an alias of the persons table built per
 # call costs ~1 ms of Python (a proxy for each of its columns) before the cache is hit.
 _MANAGER = aliased(Person, name="manager")
 
 
-def accounts_of(session: Session, person_ids: list[uuid.UUID]) -> dict[uuid.UUID, Account]:
-    rows = session.scalars(select(Account).where(among(session, Account.person_id, person_ids)))
-    return {a.person_id: a for a in rows if a.person_id is not None}
 
 
-def posts_of(session: Session, person_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[Post]]:
-    out: dict[uuid.UUID, list[Post]] = {p: [] for p in person_ids}
-    for post in session.scalars(select(Post).where(among(session, Post.person_id, person_ids), Post.active)
-                                .order_by(Post.kind, Post.created_at)):
-        out[post.person_id].append(post)
-    return out
 
 
 class TagView(NamedTuple):
@@ -70,10 +56,9 @@ def groups_of(session: Session, client: Client,
               person_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[TagView]]:
     out: dict[uuid.UUID, list[TagView]] = {p: [] for p in person_ids}
     dialect = session.get_bind().dialect.name
-    stmt = _built(("groups", dialect, scope_shape(client)), lambda: (
+    stmt = built_once(("groups", dialect, scope_shape(client)), lambda: (
         select(TagMember.person_id, Tag.id, Tag.name).join(Tag, Tag.id == TagMember.tag_id)
-        .where(among_param(dialect, TagMember.person_id, "ids"), exists(
-            select(Node.id).where(Node.id == Tag.owner_node_id, _node_visible_bound(client))))
+        .where(among_param(dialect, TagMember.person_id, "ids"), tag_visible(client, bound=True))
         .order_by(Tag.name)))
     rows = session.execute(stmt, {"ids": person_ids, **scope_bounds(client)})
     for pid, tag_id, name in rows:
@@ -82,16 +67,8 @@ def groups_of(session: Session, client: Client,
     return out
 
 
-def nodes_by_id(session: Session, node_ids: set[uuid.UUID]) -> dict[uuid.UUID, Node]:
-    if not node_ids:
-        return {}
-    return {n.id: n for n in session.scalars(select(Node).where(among(session, Node.id, node_ids)))}
 
 
-def unit_of(session: Session, node_: Node) -> Node | None:
-    """The nearest unit (使用单位) at or above a node."""
-    units = [n for n in ancestors(session, node_) if n.is_unit]
-    return units[-1] if units else None
 
 
 def members_of(session: Session, client: Client,
@@ -145,8 +122,7 @@ class Identity:
 
 def identities_of(session: Session, person_ids: list[uuid.UUID]) -> dict[uuid.UUID, Identity]:
     """Each person's account and SCIM identity, in one statement of the few columns a
-    User shows (what ``accounts_of``, ``user_names`` and ``enterprise_of`` read in three,
-    as whole rows)."""
+    User shows."""
     rows = session.execute(
         select(Person.id, *IDENTITY)
         .outerjoin(Account, Account.person_id == Person.id)
@@ -159,7 +135,7 @@ class PostView(NamedTuple):
     """What a User document shows of a post (and ``scim.posts`` compares): a plain row,
     not an ORM entity (a page of 100 Users: ~200 entities fewer to build)."""
 
-    id: uuid.UUID
+    id: uuid.UUID | None  # None: a post this request just wrote (scim.batch), not read
     node_id: uuid.UUID
     kind: PostKind
     title: str | None
@@ -182,34 +158,18 @@ _POST_VIEW = (Post.id, Post.node_id, Post.kind, Post.title, Post.sort_order, Pos
 _NODE_VIEW = (Node.id, Node.name, Node.path, Node.level)
 
 
-# Statements of the User pages' related rows, built once per dialect and scope shape
-# (building one costs more than running it: ~0.3 ms of SQLAlchemy per statement).
-_BUILT: dict[tuple[Any, ...], Any] = {}
-
-
-def _built(key: tuple[Any, ...], build: Callable[[], Any]) -> Any:
-    stmt = _BUILT.get(key)
-    if stmt is None:
-        stmt = _BUILT[key] = build()
-    return stmt
-
-
-def _node_visible_bound(client: Client) -> ColumnElement[bool]:
-    return and_(Node.status == NodeStatus.ACTIVE, in_scope_bound(client, Node.path))
-
-
 def visible_posts_of(session: Session, client: Client, person_ids: list[uuid.UUID]) -> dict[
         uuid.UUID, list[tuple[PostView, NodeView]]]:
     """Each person's active posts at nodes the client sees, with the node, in one
-    statement (``posts_of`` + ``visible_node_ids`` + ``nodes_by_id``)."""
+    statement."""
     out: dict[uuid.UUID, list[tuple[PostView, NodeView]]] = {p: [] for p in person_ids}
     width = len(_POST_VIEW)
     dialect = session.get_bind().dialect.name
-    stmt = _built(("posts", dialect, scope_shape(client)), lambda: (
+    stmt = built_once(("posts", dialect, scope_shape(client)), lambda: (
         select(Post.person_id, *_POST_VIEW, *_NODE_VIEW[1:])
         .join(Node, Node.id == Post.node_id)
         .where(among_param(dialect, Post.person_id, "ids"), Post.active,
-               _node_visible_bound(client))
+               node_visible(client, bound=True))
         .order_by(Post.kind, Post.created_at)))
     for row in session.execute(stmt, {"ids": person_ids, **scope_bounds(client)}):
         post = PostView(*row[1:width + 1])
@@ -224,7 +184,7 @@ def units_of(session: Session, nodes: list[Any]) -> dict[uuid.UUID, NodeView | N
     if not paths:
         return {}
     dialect = session.get_bind().dialect.name
-    stmt = _built(("units", dialect), lambda: select(*_NODE_VIEW).where(
+    stmt = built_once(("units", dialect), lambda: select(*_NODE_VIEW).where(
         among_param(dialect, Node.path, "paths"), Node.is_unit))
     units = {u.path: u for u in (NodeView(*r) for r in session.execute(
         stmt, {"paths": list(paths)}))}

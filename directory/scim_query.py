@@ -81,13 +81,6 @@ class Within:
 
 
 @dataclass(frozen=True)
-class IdIn:
-    """Resources whose id is one of ``ids``: what an indexed lookup found beforehand."""
-
-    ids: tuple[uuid.UUID, ...]
-
-
-@dataclass(frozen=True)
 class IdsFrom:
     """Resources whose id ``query`` selects: an indexed look-up run inside the list's own
     statement (``userName eq``: the SCIM identity's unique key, else the account name)."""
@@ -95,14 +88,14 @@ class IdsFrom:
     query: Any
 
 
-Expr = Compare | Present | All | AnyOf | Not | Within | IdIn | IdsFrom
+Expr = Compare | Present | All | AnyOf | Not | Within | IdsFrom
 
 
 def equalities_only(expr: Expr | None) -> bool:
-    """Whether every condition is an equality (or ids found beforehand), joined by ``and``
+    """Whether every condition is an equality (or an indexed id look-up), joined by ``and``
     or ``or``: a filter whose plan does not depend on its values (one index probe per
     value), unlike a prefix, a range or a negation, whose best plan does."""
-    if isinstance(expr, IdIn | IdsFrom):
+    if isinstance(expr, IdsFrom):
         return True
     if isinstance(expr, Compare):
         return expr.op == "eq"
@@ -276,8 +269,6 @@ def compile_filter(expr: Expr, resource: Resource, dialect: str,
         return or_(false(), *(compile_filter(i, resource, dialect, fields) for i in expr.items))
     if isinstance(expr, Not):
         return not_(compile_filter(expr.item, resource, dialect, fields))
-    if isinstance(expr, IdIn):
-        return resource.fields["id"]().in_(expr.ids) if expr.ids else false()
     if isinstance(expr, IdsFrom):
         return resource.fields["id"]().in_(expr.query)
     if isinstance(expr, Within):

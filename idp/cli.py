@@ -6,10 +6,13 @@ import datetime as dt
 import os
 import sys
 import uuid
+from collections.abc import Callable
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 from typing import TextIO
+from typing import TypeVar
 
 import click
 import pyotp
@@ -316,6 +319,9 @@ def client_group() -> None:
     """OAuth clients (apps): create, list, move along their life."""
 
 
+F = TypeVar("F", bound=Callable[..., Any])
+
+
 def _operator() -> audit.Context:
     return audit.Context(actor=f"cli:{os.environ.get('USER', 'operator')}")
 
@@ -335,6 +341,31 @@ def _jwks_option(text: str | None, file: TextIO | None) -> object:
         raise click.BadParameter(f"not JSON: {exc}", param_hint="--jwks") from exc
 
 
+def _key_options(id_token_default: str | None) -> Callable[[F], F]:
+    """``--jwks``, ``--jwks-file``, ``--jwks-uri`` and ``--id-token-alg``, as ``client
+    create`` and ``client set-keys`` take them (set-keys: unchanged when left out)."""
+    options = [
+        click.option("--jwks", "jwks_json", help="private_key_jwt: the client's public keys, "
+                     "a JWKS as JSON (EC P-256 or RSA >= 2048 bits, a kid each if several; "
+                     "replaces the registered keys or URL)"),
+        click.option("--jwks-file", type=click.File("r", encoding="utf-8"),
+                     help="private_key_jwt: the same, read from a file"),
+        click.option("--jwks-uri", help="private_key_jwt: instead, the https URL the client "
+                     "serves its JWKS at (fetched and cached by the server; http on loopback "
+                     "only)"),
+        click.option("--id-token-alg", default=id_token_default,
+                     show_default=id_token_default is not None,
+                     type=click.Choice(["ES256", "RS256"]),
+                     help="the algorithm of the client's ID tokens "
+                          "(id_token_signed_response_alg)")]
+
+    def apply(command: F) -> F:
+        for option in reversed(options):
+            command = option(command)
+        return command
+    return apply
+
+
 @client_group.command("create")
 @click.option("--name", required=True, help="the app's name, e.g. 协同办公")
 @click.option("--redirect-uri", "redirect_uris", multiple=True,
@@ -346,15 +377,7 @@ def _jwks_option(text: str | None, file: TextIO | None) -> object:
 @click.option("--auth-method", default="client_secret_basic", show_default=True,
               type=click.Choice(["client_secret_basic", "client_secret_post",
                                  "private_key_jwt"]))
-@click.option("--jwks", "jwks_json", help="private_key_jwt: the client's public keys, a "
-              "JWKS as JSON (EC P-256 or RSA >= 2048 bits, a kid each if several)")
-@click.option("--jwks-file", type=click.File("r", encoding="utf-8"),
-              help="private_key_jwt: the same, read from a file")
-@click.option("--jwks-uri", help="private_key_jwt: instead, the https URL the client "
-              "serves its JWKS at (fetched and cached by the server; http on loopback only)")
-@click.option("--id-token-alg", default="ES256", show_default=True,
-              type=click.Choice(["ES256", "RS256"]),
-              help="the algorithm of the client's ID tokens (id_token_signed_response_alg)")
+@_key_options(id_token_default="ES256")
 @click.option("--public", is_flag=True,
               help="a public client (no secret, token_endpoint_auth_method none, PKCE)")
 @click.option("--state", default="applied", show_default=True,
@@ -458,14 +481,7 @@ def client_list() -> None:
 
 @client_group.command("set-keys")
 @click.argument("client_id")
-@click.option("--jwks", "jwks_json", help="the private_key_jwt client's public keys, a JWKS "
-              "JSON object (replaces the registered ones)")
-@click.option("--jwks-file", type=click.File("r", encoding="utf-8"),
-              help="the same, read from a file")
-@click.option("--jwks-uri", help="instead, the https URL the client serves its JWKS at "
-              "(replaces the registered keys or URL; http on loopback only)")
-@click.option("--id-token-alg", type=click.Choice(["ES256", "RS256"]),
-              help="the algorithm of the client's ID tokens")
+@_key_options(id_token_default=None)
 def client_set_keys(client_id: str, jwks_json: str | None, jwks_file: TextIO | None,
                     jwks_uri: str | None, id_token_alg: str | None) -> None:
     """Replace a client's public keys or their URL (to rotate an inline key: register old

@@ -129,13 +129,18 @@ def newest_signing_key(session: Session, alg: str) -> SigningKey | None:
     return session.get(SigningKey, chosen.kid) if chosen is not None else None
 
 
+def window_of(window_seconds: int) -> int:
+    """The number of the current fixed window of ``window_seconds``."""
+    return int(time.time()) // window_seconds
+
+
 def consume(session: Session, key: str, amount: int, window_seconds: int = 60) -> int:
     """Add ``amount`` to the counter of the current window; returns the new total.
 
     One atomic upsert (INSERT … ON CONFLICT DO UPDATE … RETURNING) on both databases, so
     concurrent workers never lose an increment.
     """
-    window = int(time.time()) // window_seconds
+    window = window_of(window_seconds)
     dialect = session.get_bind().dialect.name
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
     upsert = insert(RateCounter).values(key=key, window_no=window, count=amount)

@@ -55,8 +55,12 @@ def _ip_key(source_ip: str | None) -> str:
 
 def locked_until(db: Session, account_id: uuid.UUID) -> dt.datetime | None:
     """When the account's lock ends, or None when it is not locked."""
-    value = db.scalar(select(RateCounter.count).where(
-        RateCounter.key == _lock_key(account_id), RateCounter.window_no == 0))
+    return _lock_end(db.scalar(select(RateCounter.count).where(
+        RateCounter.key == _lock_key(account_id), RateCounter.window_no == 0)))
+
+
+def _lock_end(value: int | None) -> dt.datetime | None:
+    """A lock row's count as the time the lock ends, or None when it has ended."""
     if value is None or EPOCH + value <= _now():
         return None
     return dt.datetime.fromtimestamp(EPOCH + value, dt.UTC)
@@ -66,7 +70,7 @@ def refused(db: Session, account_id: uuid.UUID | None, source_ip: str | None) ->
     """True when this attempt must be refused whatever its credentials: the source's
     failures in this window and the account's lock, read in one statement (a read: the
     counters only grow on failures, ``failed``)."""
-    wanted = [(_ip_key(source_ip), _now() // IP_WINDOW_SECONDS)]
+    wanted = [(_ip_key(source_ip), store.window_of(IP_WINDOW_SECONDS))]
     if account_id is not None:
         wanted.append((_lock_key(account_id), 0))
     found: dict[str, int] = {key: count for key, count in db.execute(
@@ -75,8 +79,7 @@ def refused(db: Session, account_id: uuid.UUID | None, source_ip: str | None) ->
             for key, window in wanted))))}
     if found.get(wanted[0][0], 0) >= IP_MAX_FAILURES:
         return True
-    lock = found.get(_lock_key(account_id)) if account_id is not None else None
-    return lock is not None and EPOCH + lock > _now()
+    return account_id is not None and _lock_end(found.get(_lock_key(account_id))) is not None
 
 
 def _lock(db: Session, account_id: uuid.UUID, until: int) -> None:

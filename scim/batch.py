@@ -31,18 +31,6 @@ from scim.call import Call
 from scim.call import as_text
 
 
-@dataclass(frozen=True)
-class Shown:
-    """A primary post just written, as a User document shows it (scim.mapping._post)."""
-
-    kind: PostKind
-    node_id: Any
-    title: str | None
-    sort_order: int
-    start_date: None = None
-    end_date: None = None
-
-
 def create_one(call: Call, doc: dict[str, Any]) -> Person:
     """POST /Users: a plain User through the batch path (fewer statements, rendered from
     what was written), any other through ``users.create``."""
@@ -111,7 +99,8 @@ def create(call: Call, docs: list[dict[str, Any]]) -> list[Person | Exception]:
         node = call.session.get(Node, u.wish.node_id)  # held by the call: no query
         call.made[person.id] = (
             related.Identity(account[1], AccountStatus.ACTIVE, u.user_name, u.number, None),
-            [(Shown(PostKind.PRIMARY, u.wish.node_id, u.wish.title, u.wish.order), node)])
+            [(related.PostView(None, u.wish.node_id, PostKind.PRIMARY, u.wish.title,
+                               u.wish.order, None, None), node)])
     people_at = {i: person for i, _u, person in made}
     return [u if isinstance(u, Exception) else people_at[i] for i, u in enumerate(out)]
 

@@ -202,8 +202,7 @@ def _operation(call: Call, op: dict[str, Any], cyclic: bool, created: dict[str, 
             created[op["bulkId"]] = result["location"].rsplit("/", 1)[-1]
         return True, result
     except (errors.ScimError, DomainError, store.IntegrityError, store.DataError) as exc:
-        error = _as_scim(exc)
-        return False, result | {"status": str(error.status), "response": error.body()}
+        return False, _failed(op, exc)
 
 
 def _as_scim(exc: Exception) -> errors.ScimError:

@@ -38,13 +38,8 @@ class Call:
 
     @contextmanager
     def unit(self) -> Iterator[None]:
-        """The request's transaction: the one its authentication opened (one BEGIN and one
-        COMMIT a request, not two), else a new one. Committed at the end, rolled back on an
-        error."""
-        if not self.session.in_transaction():
-            with self.session.begin():
-                yield
-            return
+        """The request's transaction, the one its authentication opened (one BEGIN and one
+        COMMIT a request, not two): committed at the end, rolled back on an error."""
         try:
             yield
         except BaseException:

@@ -246,8 +246,7 @@ def me() -> Response:
     with call.unit():
         if request.method == "GET":
             row = resources.found(kind, call, str(me_.person_id))
-            wanted = request.headers.get("If-None-Match")
-            if wanted is not None and wanted.strip() == etag(row.version):
+            if _unchanged(row):
                 return respond(None, 304, {"ETag": etag(row.version)})
         else:
             row = me_writes.write(call, me_, request.method, body,
@@ -307,10 +306,15 @@ def get_resource(endpoint: str, resource_id: str) -> Response:
     kind, call = _kind(endpoint), _call()
     with call.unit():
         row = resources.found(kind, call, resource_id)
-        wanted = request.headers.get("If-None-Match")
-        if wanted is not None and wanted.strip() == etag(row.version):
+        if _unchanged(row):
             return respond(None, 304, {"ETag": etag(row.version)})
         return _one(kind, call, row)
+
+
+def _unchanged(row: Any) -> bool:
+    """The client holds this version already (If-None-Match, RFC 7644 §3.14): 304."""
+    wanted = request.headers.get("If-None-Match")
+    return wanted is not None and wanted.strip() == etag(row.version)
 
 
 @bp.post("/<endpoint>")
