@@ -27,6 +27,7 @@ from authlib.oauth2.rfc6749.errors import InvalidRequestError
 from authlib.oauth2.rfc7636 import CodeChallenge
 from flask import current_app
 from flask import g
+from flask import has_request_context
 from flask import request as flask_request
 from sqlalchemy import insert
 from sqlalchemy import select
@@ -256,7 +257,10 @@ def refresh_family(session: Session, raw: str) -> RefreshRecord | None:
 
 
 def audit_context(client_id: str) -> audit.Context:
-    return audit.Context(actor=f"app:{client_id}", source_ip=flask_request.remote_addr,
+    """The client as actor; its address from Flask's request, or from ``g`` where
+    ``idp.oauth.TokenLane`` serves the request outside Flask's request context."""
+    source_ip = flask_request.remote_addr if has_request_context() else g.get("remote_addr")
+    return audit.Context(actor=f"app:{client_id}", source_ip=source_ip,
                          request_id=g.get("request_id"))
 
 

@@ -34,6 +34,7 @@ from sqlalchemy.orm import sessionmaker
 from directory import apps
 from directory import audit
 from directory import jwks_cache
+from directory.apps import AppRow
 from directory.db import utcnow
 from directory.errors import DomainError
 from directory.models import App
@@ -126,7 +127,7 @@ def _wants_fetch(cached: jwks_cache.Cached | None, kid: Any, now: dt.datetime) -
     return isinstance(kid, str) and kid not in cached.kids
 
 
-def _refetch(sessions: sessionmaker[Session], app: App, ctx: audit.Context,
+def _refetch(sessions: sessionmaker[Session], app: App | AppRow, ctx: audit.Context,
              now: dt.datetime) -> dict[str, Any] | None:
     """Claim the fetch, fetch and store, each write its own short transaction (no lock is
     held over the network); None if the claim went elsewhere or the fetch failed."""
@@ -153,7 +154,7 @@ def _refetch(sessions: sessionmaker[Session], app: App, ctx: audit.Context,
     return loaded
 
 
-def key_set(session: Session, sessions: sessionmaker[Session], app: App, kid: Any,
+def key_set(session: Session, sessions: sessionmaker[Session], app: App | AppRow, kid: Any,
             ctx: audit.Context) -> KeySet | None:
     """The client's keys to verify an assertion naming ``kid``, or None (``invalid_client``).
     ``session`` is the request's: read from, and committed before a refetch so that its

@@ -22,10 +22,16 @@ from __future__ import annotations
 
 import json
 import logging
+import re
+import uuid
+from collections.abc import Callable
+from collections.abc import Iterable
 from dataclasses import dataclass
+from io import BytesIO
 from typing import Any
 
 from authlib.integrations.flask_oauth2 import AuthorizationServer
+from authlib.integrations.flask_oauth2.requests import FlaskOAuth2Request
 from authlib.oauth2.rfc6749 import ClientMixin
 from authlib.oauth2.rfc6749 import grants as authlib_grants
 from authlib.oauth2.rfc6749.errors import InvalidScopeError
@@ -45,7 +51,6 @@ from sqlalchemy.orm import sessionmaker
 from directory import apps
 from directory import audit
 from directory.db import utcnow
-from directory.models import App
 from directory.models import OAuthGrant
 from directory.models import RefreshToken
 from idp import grants
@@ -70,9 +75,10 @@ TOKEN_ENDPOINTS = frozenset({"token", "introspection", "revocation"})
 
 
 class Client(ClientMixin):
-    """An app as authlib sees a client."""
+    """An app as authlib sees a client: its columns read as one row (``apps.client_row``),
+    never written through."""
 
-    def __init__(self, app: App):
+    def __init__(self, app: apps.AppRow):
         self.app = app
         self.client_id = app.client_id
 
@@ -120,6 +126,11 @@ class Server(AuthorizationServer):
             methods = [app_policy.PRIVATE_KEY_JWT, *methods]
         return super().authenticate_client(request, methods, endpoint)
 
+    def create_oauth2_request(self, request: Any) -> FlaskOAuth2Request:
+        """The request given (``TokenLane``'s, outside Flask's request context), else
+        Flask's current one."""
+        return FlaskOAuth2Request(request if request is not None else flask_request)
+
 
 class ClientCredentialsGrant(authlib_grants.ClientCredentialsGrant):
     TOKEN_ENDPOINT_AUTH_METHODS = list(INTROSPECT_AUTH)  # confidential clients only
@@ -144,7 +155,7 @@ def _close(_exc: BaseException | None) -> None:
 
 
 def _query_client(client_id: str) -> Client | None:
-    app = apps.by_client_id(_session(), client_id)
+    app = apps.client_row(_session(), client_id)
     if app is None or not app_policy.may_issue_tokens(app.status.value):
         return None
     return Client(app)
@@ -311,6 +322,67 @@ def init_app(app: Flask) -> None:
             expire_on_commit=False)
     app.register_blueprint(bp)
     app.register_blueprint(oidc.bp)
+    app.wsgi_app = TokenLane(app, server, app.wsgi_app)  # type: ignore[method-assign]
+
+
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")  # as ``idp.app``'s
+_LANE_MAX_BODY = 16 * 1024
+StartResponse = Callable[..., Any]
+
+
+class TokenLane:
+    """Client-credentials requests to the token endpoint, served by the same authlib server,
+    grant and callbacks but outside Flask's request machinery (#4: Flask's request context,
+    routing and hooks cost more CPU than the token itself). It runs in an app context
+    (``current_app`` and ``g`` work) and answers with the headers Flask's hooks would add:
+    the request id, ``nosniff`` and ``no-store``. Anything else (another path or method,
+    another grant, a body that is not a small form) goes to Flask untouched: the body read
+    here is handed on as a fresh stream."""
+
+    def __init__(self, app: Flask, server: Server,
+                 inner: Callable[[dict[str, Any], StartResponse], Iterable[bytes]]) -> None:
+        self.app, self.server, self.inner = app, server, inner
+
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse,
+                 ) -> Iterable[bytes]:
+        if (environ.get("PATH_INFO") != TOKEN_PATH or environ.get("REQUEST_METHOD") != "POST"
+                or not str(environ.get("CONTENT_TYPE", "")).startswith(
+                    "application/x-www-form-urlencoded")):
+            return self.inner(environ, start_response)
+        try:
+            length = int(environ.get("CONTENT_LENGTH") or "")
+        except ValueError:
+            return self.inner(environ, start_response)
+        if not 0 < length <= _LANE_MAX_BODY:
+            return self.inner(environ, start_response)
+        body = environ["wsgi.input"].read(length)
+        environ["wsgi.input"] = BytesIO(body)
+        request = self.app.request_class(environ)
+        if request.form.get("grant_type") != "client_credentials":
+            environ["wsgi.input"] = BytesIO(body)
+            return self.inner(environ, start_response)
+        return self._token(request)(environ, start_response)
+
+    def _token(self, request: Any) -> Response:
+        with self.app.app_context():
+            given = request.headers.get("X-Request-ID", "")
+            g.request_id = given if _REQUEST_ID.match(given) else uuid.uuid4().hex
+            g.remote_addr = request.remote_addr
+            reads = self.app.extensions.get("idp.oauth.reads")
+            if reads is not None:
+                g.oauth_session = reads()
+            try:
+                response = self.server.create_token_response(request)
+            except Exception:  # noqa: BLE001 - as ``idp.app``'s handler: logged, a 500
+                log.exception("unhandled error", extra={"request_id": g.request_id})
+                response = jsonify(error="server_error", message="internal error",
+                                   request_id=g.request_id)
+                response.status_code = 500
+            finally:
+                _close(None)
+            response.headers["X-Request-ID"] = g.request_id
+            response.headers.setdefault("X-Content-Type-Options", "nosniff")
+            return _no_store(response)
 
 
 def _no_store(response: Response) -> Response:
@@ -326,12 +398,8 @@ def _server() -> Server:
 
 @bp.post(TOKEN_PATH)
 def token() -> Response:
-    """Client credentials read one row and write nothing (but a private_key_jwt client's
-    ``jti``, which must be committed anyway): on PostgreSQL that request's session runs in
-    autocommit, sparing the BEGIN and ROLLBACK round trips."""
-    reads = current_app.extensions.get("idp.oauth.reads")
-    if reads is not None and flask_request.form.get("grant_type") == "client_credentials":
-        g.oauth_session = reads()
+    """Every grant but client credentials (``TokenLane``'s), and any request the lane passes
+    on (a body too large or not a form: authlib answers it)."""
     return _no_store(_server().create_token_response())
 
 

@@ -54,7 +54,7 @@ LOOPBACK_HOSTS = ("127.0.0.1", "[::1]")
 MAX_NONCE = 255
 
 
-def redirect_uri_matches(app: App, uri: str) -> bool:
+def redirect_uri_matches(app: App | apps.AppRow, uri: str) -> bool:
     """Exact string match; RFC 8252 §7.3: a public (native) client with a loopback URI
     registered may use any port on it, nothing else may differ."""
     registered = app.redirect_uris.splitlines()

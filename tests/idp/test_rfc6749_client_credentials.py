@@ -144,3 +144,70 @@ def test_metadata_advertises_what_is_enforced(world) -> None:
     keys = app.test_client().get("/jwks.json").get_json()["keys"]
     assert {k["alg"] for k in keys} == {"ES256", "RS256"}
     assert all("d" not in k for k in keys)  # public parts only
+
+
+# -- the token lane (idp.oauth.TokenLane): client credentials served outside Flask's request
+# context must answer exactly as Flask would, and hand everything else on intact.
+
+
+def test_lane_answers_with_the_headers_flask_would_add(world, client) -> None:
+    from idp.oauth import TokenLane
+
+    app, _ = world
+    assert isinstance(app.wsgi_app, TokenLane)
+    http = app.test_client()
+    given = http.post("/oauth/token", data={"grant_type": "client_credentials"},
+                      headers={**basic(*client), "X-Request-ID": "caller-req-0001"})
+    assert given.status_code == 200
+    assert given.headers["X-Request-ID"] == "caller-req-0001"
+    assert given.headers["X-Content-Type-Options"] == "nosniff"
+    assert given.headers["Cache-Control"] == "no-store" and given.headers["Pragma"] == "no-cache"
+    made = http.post("/oauth/token", data={"grant_type": "client_credentials"},
+                     headers={**basic(*client), "X-Request-ID": "bad id with spaces"})
+    assert len(made.headers["X-Request-ID"]) == 32 and made.headers["X-Request-ID"] != "bad"
+
+
+def test_lane_refusals_are_rfc6749_errors(world, client) -> None:
+    app, _ = world
+    client_id, _secret = client
+    r = app.test_client().post("/oauth/token", data={"grant_type": "client_credentials"},
+                               headers=basic(client_id, "wrong"))
+    assert r.status_code == 401 and r.get_json()["error"] == "invalid_client"
+    assert r.headers["Cache-Control"] == "no-store" and "X-Request-ID" in r.headers
+    r = app.test_client().post("/oauth/token", data={
+        "grant_type": "client_credentials", "scope": "directory openid"}, headers=basic(*client))
+    assert r.status_code == 400 and r.get_json()["error"] == "invalid_scope"
+
+
+def test_what_the_lane_passes_on_reaches_flask_with_its_body(world, client) -> None:
+    """Another grant, a JSON body, a form over the lane's size: authlib behind Flask answers,
+    having read the same body the lane peeked at."""
+    app, _ = world
+    http = app.test_client()
+    r = http.post("/oauth/token", data={"grant_type": "password", "username": "u",
+                                        "password": "p"}, headers=basic(*client))
+    assert r.status_code == 400 and r.get_json()["error"] == "unsupported_grant_type"
+    r = http.post("/oauth/token", json={"grant_type": "client_credentials"},
+                  headers=basic(*client))
+    assert r.status_code == 400 and r.get_json()["error"] in (
+        "unsupported_grant_type", "invalid_request")
+    big = {"grant_type": "client_credentials", "scope": "directory", "pad": "x" * 20_000}
+    r = http.post("/oauth/token", data=big, headers=basic(*client))
+    assert r.status_code == 200 and r.get_json()["scope"] == "directory"
+
+
+def test_an_unexpected_failure_in_the_lane_is_a_json_500(world, client, monkeypatch) -> None:
+    """As Flask's handler: logged with the request id, a JSON 500, no traceback, and the
+    request's session closed."""
+    from idp import oauth
+
+    def broken(*_args, **_kwargs):
+        raise RuntimeError("boom")
+
+    app, _ = world
+    monkeypatch.setattr(oauth.tokens, "mint_access_token", broken)
+    r = app.test_client().post("/oauth/token", data={"grant_type": "client_credentials"},
+                               headers=basic(*client))
+    assert r.status_code == 500
+    assert r.get_json()["error"] == "server_error" and "boom" not in r.get_data(as_text=True)
+    assert r.headers["Cache-Control"] == "no-store"
