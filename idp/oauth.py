@@ -326,12 +326,15 @@ def init_app(app: Flask) -> None:
 
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")  # as ``idp.app``'s
+# The machine traffic of the token endpoint: an app's own tokens and refresh rotation.
+LANE_GRANTS = frozenset({"client_credentials", "refresh_token"})
 _LANE_MAX_BODY = 16 * 1024
 StartResponse = Callable[..., Any]
 
 
 class TokenLane:
-    """Client-credentials requests to the token endpoint, served by the same authlib server,
+    """Client-credentials and refresh requests to the token endpoint (``LANE_GRANTS``),
+    served by the same authlib server,
     grant and callbacks but outside Flask's request machinery (#4: Flask's request context,
     routing and hooks cost more CPU than the token itself). It runs in an app context
     (``current_app`` and ``g`` work) and answers with the headers Flask's hooks would add:
@@ -358,7 +361,7 @@ class TokenLane:
         body = environ["wsgi.input"].read(length)
         environ["wsgi.input"] = BytesIO(body)
         request = self.app.request_class(environ)
-        if request.form.get("grant_type") != "client_credentials":
+        if request.form.get("grant_type") not in LANE_GRANTS:
             environ["wsgi.input"] = BytesIO(body)
             return self.inner(environ, start_response)
         return self._token(request)(environ, start_response)
@@ -369,7 +372,7 @@ class TokenLane:
             g.request_id = given if _REQUEST_ID.match(given) else uuid.uuid4().hex
             g.remote_addr = request.remote_addr
             reads = self.app.extensions.get("idp.oauth.reads")
-            if reads is not None:
+            if reads is not None and request.form["grant_type"] == "client_credentials":
                 g.oauth_session = reads()
             try:
                 response = self.server.create_token_response(request)
@@ -398,8 +401,8 @@ def _server() -> Server:
 
 @bp.post(TOKEN_PATH)
 def token() -> Response:
-    """Every grant but client credentials (``TokenLane``'s), and any request the lane passes
-    on (a body too large or not a form: authlib answers it)."""
+    """The grants of people's sign-ins (code, token exchange), and any request the lane
+    passes on (a body too large or not a form: authlib answers it)."""
     return _no_store(_server().create_token_response())
 
 

@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from directory import accounts
+from directory.models import AuditEvent
 from directory.models import OAuthGrant
 from tests.idp import test_oidc_flow as flow
 from tests.idp.test_oidc_flow import _client
@@ -55,6 +56,12 @@ def test_reuse_revokes_the_family(world, rp, sessions) -> None:
         assert introspect(http, rp, token).get_json() == {"active": False}
     with sessions() as s:
         assert s.scalars(select(OAuthGrant.revoke_reason)).one() == "refresh_reused"
+        # served by idp.oauth.TokenLane, outside Flask's request context: the security
+        # event still names the client, the address and the request
+        event = s.scalars(select(AuditEvent).where(
+            AuditEvent.action == "oauth.grant_revoked")).one()
+    assert event.actor == f"app:{rp['client_id']}" and event.source_ip == "127.0.0.1"
+    assert event.request_id == replay.headers["X-Request-ID"]
 
 
 def test_parallel_use_of_one_refresh_token_succeeds_once(world, spa) -> None:
