@@ -111,7 +111,10 @@ def change_own_password(session: Session, settings: DirectorySettings, ctx: audi
     """A person's own new password (003 §15: changed at first login and periodically): the
     sign-in page's forced change and SCIM ``/Me``. It passes ``passwords.refusal`` and is
     not the current one, else an INVALID error whose code names the rule; then no change
-    is required any more, and every browser session of the account ends."""
+    is required any more. Every browser session and every OAuth grant of the account ends
+    (``revoke_everything``, as an administrator's reset does): whoever knew the old
+    password, or holds a refresh token obtained with it, is out, in every app (OWASP ASVS
+    3.3.3; the apps are told by back-channel logout after the commit)."""
     account = get_account(session, account_id)
     code = passwords.refusal(account.username, password)
     if code is None and check_password(session, settings, account, password):
@@ -119,7 +122,7 @@ def change_own_password(session: Session, settings: DirectorySettings, ctx: audi
     if code is not None:
         raise invalid(code, passwords.RULES[code], "password")
     set_password(session, settings, ctx, account.id, password)
-    _end_browser_sessions(session, account.id, "password_changed")
+    revoke_everything(session, account.id, "password_changed")
     return account
 
 

@@ -288,14 +288,19 @@ def password_submit() -> Response:
             return _expired()
         pending, account = resumed
         refusal = password_refusal(account.username, new, request.form.get("confirm", ""))
+        notices: list[backchannel.Notice] = []
         if refusal is None:
-            try:  # the rules again, not the current password; ends every session
+            notices = backchannel.for_account(db, account.id)
+            try:  # the rules again, not the current password; ends every session and grant
                 accounts.change_own_password(db, rt.directory, _ctx(account), account.id, new)
             except DomainError as exc:
+                notices = []
                 refusal = exc.code if exc.code in passwords.RULES else "idp.password.too_short"
         if refusal is not None:
             return _step(account, pending, 400, refusal, request.form["pending"])
-        return _proceed(db, rt, account, pending.next_url, pending.amr)
+        response = _proceed(db, rt, account, pending.next_url, pending.amr)
+    backchannel.send(notices, f"account:{account.id}")  # after the commit
+    return response
 
 
 def _finish(db: Session, rt: Runtime, account: Account, next_url: str | None,

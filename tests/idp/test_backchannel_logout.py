@@ -220,3 +220,70 @@ def test_scim_active_false_and_delete_tell_the_apps(world, rp, sessions, ctx, re
     tokens_for(signed_in(app, w["clerk_account"]), rp)
     assert scim.delete(f"/Users/{w['clerk']}").status_code == 204
     assert len(receiver.tokens) == 2
+
+
+def _grant_reasons(sessions, account_id) -> set[str | None]:
+    from directory.models import OAuthGrant
+
+    with sessions() as s:
+        return set(s.scalars(select(OAuthGrant.revoke_reason).where(
+            OAuthGrant.account_id == account_id)))
+
+
+def test_a_password_change_at_sign_in_revokes_every_grant_and_tells_the_apps(
+        world, rp, sessions, ctx, dsettings, receiver):
+    """OWASP ASVS 3.3.3: the person's own change (here the forced one after an
+    administrator's temporary password) ends their sessions in every app, refresh tokens
+    included, and each app with a back-channel URI is told after the commit."""
+    from directory import accounts
+    from tests.idp.test_login_support import PASSWORD
+    from tests.idp.test_login_support import login
+    from tests.idp.test_login_support import step
+
+    app, w = world
+    _register(sessions, ctx, rp["client_id"], receiver.uri)
+    held = tokens_for(signed_in(app, w["clerk_account"]), rp, scope=OFFLINE)
+    with sessions.begin() as s:
+        accounts.set_password(s, dsettings, ctx, w["clerk_account"], PASSWORD,
+                              must_change=True)
+    client = app.test_client()
+    page = login(client, "clerk", PASSWORD)
+    done = step(client, page, "/login/password", new_password="a fresh long passphrase",
+                confirm="a fresh long passphrase")
+    assert done.status_code == 303
+    assert _grant_reasons(sessions, w["clerk_account"]) == {"password_changed"}
+    assert len(receiver.tokens) == 1
+    assert _verify(app, receiver.tokens[0])[1]["sub"] == str(w["clerk_account"])
+    again = flow.refresh(client, rp, held["refresh_token"])
+    assert again.status_code == 400 and again.get_json()["error"] == "invalid_grant"
+
+
+def test_a_password_change_through_scim_me_revokes_every_grant_and_tells_the_apps(
+        world, rp, sessions, ctx, dsettings, receiver):
+    from directory import accounts
+    from idp import tokens
+    from idp.runtime import runtime
+    from tests.idp.test_login_support import PASSWORD
+    from tests.scim.conftest import Client
+
+    app, w = world
+    _register(sessions, ctx, rp["client_id"], receiver.uri)
+    held = tokens_for(signed_in(app, w["clerk_account"]), rp, scope=OFFLINE)
+    with sessions.begin() as s:
+        accounts.set_password(s, dsettings, ctx, w["clerk_account"], PASSWORD)
+        portal, _ = apps.create_client(s, ctx, apps.ClientSpec(
+            name="个人中心", grant_types=("client_credentials",), scope=("openid", "scim"),
+            status="online"))
+        portal_id = portal.client_id
+    rt = runtime(app)
+    with rt.sessions() as s:
+        token = tokens.mint_access_token(s, rt.directory.cipher, rt.settings.issuer,
+                                         subject=str(w["clerk_account"]), client_id=portal_id,
+                                         scope="openid scim")
+    me = Client(app, token)
+    r = me.ops("/Me", {"op": "replace", "path": "password", "value": "a fresh long passphrase"})
+    assert r.status_code in (200, 204), r.get_data(as_text=True)
+    assert _grant_reasons(sessions, w["clerk_account"]) == {"password_changed"}
+    assert len(receiver.tokens) == 1
+    again = flow.refresh(app.test_client(), rp, held["refresh_token"])
+    assert again.status_code == 400 and again.get_json()["error"] == "invalid_grant"
