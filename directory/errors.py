@@ -48,6 +48,10 @@ def not_found(code: str, message: str, field: str | None = None) -> DomainError:
     return DomainError(ErrorKind.NOT_FOUND, code, message, field=field)
 
 
+def forbidden(code: str, message: str, field: str | None = None) -> DomainError:
+    return DomainError(ErrorKind.FORBIDDEN, code, message, field=field)
+
+
 def conflict(code: str, message: str, field: str | None = None) -> DomainError:
     return DomainError(ErrorKind.CONFLICT, code, message, field=field)
 

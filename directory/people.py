@@ -7,7 +7,10 @@ node, deactivate (注销). Each checks first, writes, records its audit event; n
 from __future__ import annotations
 
 import datetime as dt
+import re
 import uuid
+from collections.abc import Mapping
+from collections.abc import Sequence
 from dataclasses import dataclass
 from dataclasses import fields
 
@@ -27,6 +30,7 @@ from directory.db import insert_many
 from directory.db import utcnow
 from directory.errors import DomainError
 from directory.errors import conflict
+from directory.errors import forbidden
 from directory.errors import invalid
 from directory.errors import not_found
 from directory.errors import precondition
@@ -44,6 +48,7 @@ from directory.models import PostKind
 from directory.models import TagMember
 from directory.models import VisibilityClass
 from directory.settings import DirectorySettings
+from policies import self_service
 
 STAFFING_TYPES = ("在编", "聘用", "外部临时")
 PLAIN_FIELDS = ("office_phone", "email", "rank", "position", "position_level",
@@ -271,6 +276,53 @@ def _refuse_taken(session: Session, out: list[_Batched | DomainError]) -> None:
                 out[i] = conflict(f"directory.person.{column}_taken",
                                   f"{column} belongs to another person", column)
             taken.add(digest)
+
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
+
+
+def change_own_record(session: Session, settings: DirectorySettings, ctx: audit.Context,
+                      person_id: uuid.UUID, account_id: uuid.UUID, fields: Mapping[str, str],
+                      *, by_proxy: bool, emails: Sequence[str] = (),
+                      password: str | None = None) -> None:
+    """A person's change of their own record (self-service, SCIM ``/Me``), in the caller's
+    transaction. ``fields`` maps each field the change would write (domain names) to the
+    name the caller knows it by. ``policies.self_service`` decides first: a proxy's token
+    writes nothing, and a field the person does not own is refused naming it (FORBIDDEN,
+    the rule's code). Then the record's one email (``emails``: the addresses asked for,
+    none to clear it) and the password (``accounts.change_own_password``). A refusal
+    writes nothing."""
+    writer = self_service.check_writer(by_proxy)
+    if not writer.allowed:
+        raise forbidden(writer.rule, "a proxy's token changes nothing of the principal's "
+                                     "own record")
+    for field, name in fields.items():
+        decision = self_service.check_field(field)
+        if not decision.allowed:
+            raise forbidden(decision.rule, f"'{name}' is maintained by HR and the "
+                            f"administrators; a person changes only their "
+                            f"{' and '.join(sorted(self_service.SELF_SERVICE))}", name)
+    if "email" in fields:
+        email = _own_email(emails)
+        if email != (get_person(session, person_id).email or ""):
+            update(session, settings, ctx, person_id, PersonData(email=email))
+    if "password" in fields:
+        if password is None:
+            raise invalid("directory.person.password", "a new password is a string",
+                          fields["password"])
+        accounts.change_own_password(session, settings, ctx, account_id, password)
+
+
+def _own_email(emails: Sequence[str]) -> str:
+    """The one address a record holds ("" when none is asked for)."""
+    values = {e.strip() for e in emails if e.strip()}
+    if len(values) > 1:
+        raise invalid("directory.person.email_count", "a record holds one address", "email")
+    email = values.pop() if values else ""
+    if email and not _EMAIL.match(email):
+        raise invalid("directory.person.email_invalid", "the address is not an email address",
+                      "email")
+    return email
 
 
 def update(session: Session, settings: DirectorySettings, ctx: audit.Context,

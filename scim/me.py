@@ -1,8 +1,9 @@
 """RFC 7644 §3.11 ``/Me`` writes: a signed-in person changes their own User through an
 app's token issued to them with the ``scim`` scope.
 
-* What may change is ``policies.self_service``: ``emails`` and ``password``. Any other
-  attribute that would change is 403 naming it, and nothing is written; a readOnly one is
+* What may change is ``policies.self_service``, decided by ``people.change_own_record``:
+  ``emails`` and ``password``. Any other attribute that would change is 403 naming it,
+  and nothing is written; a readOnly one is
   ignored by PUT (RFC 7644 §3.5.1) and is ``mutability`` for PATCH (§3.5.2), and
   ``userName`` is immutable (``mutability``), exactly as on ``/Users``.
 * PUT: an attribute left out is not asserted (§3.5.1 allows it), so it stays as it is:
@@ -11,8 +12,8 @@ app's token issued to them with the ``scim`` scope.
 * ``nationalIdNumber`` is refused whenever it is given: it is never compared with the
   stored one, which would make ``/Me`` an oracle for it.
 * ``password`` goes through ``accounts.change_own_password``: the sign-in page's rules
-  (docs/login.md), then every browser session of the account ends, as after a change at
-  sign-in. A refused password is 400 ``invalidValue`` naming the rule.
+  (docs/login.md), then every browser session and OAuth grant of the account ends, as
+  after a change at sign-in. A refused password is 400 ``invalidValue`` naming the rule.
 * One email is stored: ``emails`` with more than one address is ``invalidValue``.
 * A proxy's token (RFC 8693 ``act``) writes nothing (403).
 
@@ -22,7 +23,6 @@ Each write is audited by its command with the person's account as the actor.
 from __future__ import annotations
 
 import json
-import re
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -32,7 +32,6 @@ from directory import accounts
 from directory import people
 from directory import scim_store as store
 from directory.models import Person
-from policies import self_service
 from scim import document as d
 from scim import errors
 from scim import patch as patch_op
@@ -41,11 +40,8 @@ from scim.call import Call
 from scim.call import as_text
 from scim.resources import KINDS
 
-# The domain field each self-service attribute writes (policies.self_service).
-FIELDS = {(s.USER, "emails"): "email", (s.USER, "password"): "password"}
-SELF_ATTRIBUTES = [name for (_schema, name), field in FIELDS.items()
-                   if self_service.check_field(field).allowed]
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
+# The domain field of each attribute whose name differs (policies.self_service).
+FIELDS = {(s.USER, "emails"): "email"}
 # POST and DELETE at /Me (RFC 7644 §3.11 leaves them to the server): 403.
 REFUSED = {
     "POST": "self_service.administered: people do not create Users; HR and the "
@@ -60,17 +56,15 @@ class Me:
     """Who writes: the account behind the token, and whether a proxy holds the token."""
 
     person_id: uuid.UUID
-    account_id: str
+    account_id: uuid.UUID
     by_proxy: bool
 
 
 def write(call: Call, me: Me, method: str, body: Any, version: int | None,
           base: str) -> Person:
-    """PUT or PATCH of the person's own User, in the caller's transaction."""
-    decision = self_service.check_writer(me.by_proxy)
-    if not decision.allowed:
-        raise errors.ScimError(403, f"{decision.rule}: a proxy's token changes nothing of the "
-                                    "principal's own User")
+    """PUT or PATCH of the person's own User, in the caller's transaction: the attributes
+    the request would change, as domain fields, go to ``people.change_own_record``, which
+    decides (``policies.self_service``) and writes."""
     person = store.person(call.session, call.client, str(me.person_id))
     if person is None:
         raise errors.not_found()
@@ -81,17 +75,12 @@ def write(call: Call, me: Me, method: str, body: Any, version: int | None,
         wanted = patch_op.apply(current, body, s.USERS)
     else:
         wanted = _put(current, d.canonical(body, s.USERS))
-    changed = _changed(current, wanted)
-    for schema, attr in changed:
-        _check(schema, attr)
-    if any(attr.name == "emails" for _schema, attr in changed):
-        email = _email(wanted.get("emails"))
-        if email != (person.email or ""):
-            people.update(call.session, call.settings, call.ctx, person.id,
-                          people.PersonData(email=email))
-    if "password" in wanted:
-        accounts.change_own_password(call.session, call.settings, call.ctx, account.id,
-                                     _password(wanted["password"]))
+    fields = {FIELDS.get((schema.id, attr.name), attr.name): _name(schema, attr)
+              for schema, attr in _changed(current, wanted)}
+    people.change_own_record(
+        call.session, call.settings, call.ctx, person.id, account.id, fields,
+        by_proxy=me.by_proxy, emails=_emails(wanted.get("emails")) if "email" in fields else (),
+        password=_password(wanted["password"]) if "password" in fields else None)
     return person
 
 
@@ -99,7 +88,7 @@ def _live_account(call: Call, me: Me) -> Any:
     """The token's account, still usable in this transaction (a freeze may have committed
     since the token was checked)."""
     account = store.account_of(call.session, me.person_id)
-    if account is None or str(account.id) != me.account_id or not accounts.usable(account):
+    if account is None or account.id != me.account_id or not accounts.usable(account):
         raise errors.ScimError(401, "invalid token", headers={
             "WWW-Authenticate": 'Bearer error="invalid_token"'})
     return account
@@ -174,24 +163,11 @@ def _normal(value: Any) -> Any:
     return None if value in (None, "", [], {}) else value
 
 
-def _check(schema: s.Schema, attr: s.Attr) -> None:
-    field = FIELDS.get((schema.id, attr.name), attr.name)
-    decision = self_service.check_field(field)
-    if decision.allowed:
-        return
-    name = attr.name if schema.id == s.USERS.schema else f"{schema.id}:{attr.name}"
-    raise errors.ScimError(403, f"{decision.rule}: '{name}' is maintained by HR and the "
-                                f"administrators; through /Me a person changes only "
-                                f"{' and '.join(SELF_ATTRIBUTES)}")
+def _name(schema: s.Schema, attr: s.Attr) -> str:
+    return attr.name if schema.id == s.USERS.schema else f"{schema.id}:{attr.name}"
 
 
-def _email(items: Any) -> str:
-    """The one address ``emails`` holds ("" when none)."""
-    values = {(as_text(e.get("value"), "value") or "").strip() for e in items or []
-              if isinstance(e, dict) and e.get("value")}
-    if len(values) > 1:
-        raise errors.invalid_value("'emails' holds one address here")
-    email = values.pop() if values else ""
-    if email and not _EMAIL.match(email):
-        raise errors.invalid_value("'emails.value' is not an email address")
-    return email
+def _emails(items: Any) -> list[str]:
+    """The addresses ``emails`` asks for (the record keeps one: ``people.change_own_record``)."""
+    return [as_text(e.get("value"), "value") or "" for e in items or []
+            if isinstance(e, dict) and e.get("value")]

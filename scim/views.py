@@ -145,7 +145,7 @@ def _authenticate() -> None:
             if found is None:
                 raise _invalid_token()
             g.scim_client, person_id = found
-            g.scim_me = me_writes.Me(person_id, str(uuid.UUID(token.subject)),
+            g.scim_me = me_writes.Me(person_id, uuid.UUID(token.subject),
                                      "act" in (getattr(token, "claims", None) or {}))
     client = store.load_client(session, client_id) if client_id else g.get("scim_client")
     if client is None:

@@ -333,3 +333,60 @@ def test_initials_match_pypinyins_first_letters():
         assert person.name_initials == "".join(
             lazy_pinyin(name, style=Style.FIRST_LETTER)).lower(), name
         assert person.name_pinyin == "".join(lazy_pinyin(name)).lower()
+
+
+# --- a person's own record (self-service) ---------------------------------------------
+
+
+@pytest.fixture
+def own(session, ctx, dsettings, zhang):
+    with session.begin():
+        account = accounts.create(session, dsettings, ctx, username="zhang.wei",
+                                  account_type="user", person_id=zhang.id,
+                                  password="Old-pass-2026!")
+        return zhang.id, account.id
+
+
+@pytest.mark.parametrize(("fields", "by_proxy", "code", "field"), [
+    ({"email": "emails"}, True, "self_service.proxy", None),
+    ({"email": "emails", "mobile": "phoneNumbers"}, False, "self_service.administered",
+     "phoneNumbers"),
+    ({"name": "displayName"}, False, "self_service.administered", "displayName"),
+])
+def test_change_own_record_decides_by_the_policy_and_writes_nothing_refused(
+        session, ctx, dsettings, own, fields, by_proxy, code, field):
+    """The self-service rule lives in the command: whichever adapter calls it, a proxy or
+    an administered field is FORBIDDEN with the rule's code, and nothing is written."""
+    person_id, account_id = own
+    with session.begin():
+        with pytest.raises(DomainError) as exc:
+            people.change_own_record(session, dsettings, ctx, person_id, account_id, fields,
+                                     by_proxy=by_proxy, emails=["new@qp.gov.cn"])
+        assert exc.value.kind.value == "forbidden" and refused(exc, code, field)
+    with session.begin():
+        assert session.get(Person, person_id).email is None
+
+
+@pytest.mark.parametrize(("emails", "code"), [
+    (["a@qp.gov.cn", "b@qp.gov.cn"], "directory.person.email_count"),
+    (["not an address"], "directory.person.email_invalid"),
+])
+def test_change_own_record_keeps_one_valid_email(session, ctx, dsettings, own, emails, code):
+    person_id, account_id = own
+    with session.begin():
+        with pytest.raises(DomainError) as exc:
+            people.change_own_record(session, dsettings, ctx, person_id, account_id,
+                                     {"email": "emails"}, by_proxy=False, emails=emails)
+        assert refused(exc, code, "email")
+
+
+def test_change_own_record_writes_the_email_and_the_password(session, ctx, dsettings, own):
+    person_id, account_id = own
+    with session.begin():
+        people.change_own_record(session, dsettings, ctx, person_id, account_id,
+                                 {"email": "emails", "password": "password"}, by_proxy=False,
+                                 emails=[" new@qp.gov.cn "], password="A-new-pass-2026!")
+    with session.begin():
+        assert session.get(Person, person_id).email == "new@qp.gov.cn"
+        assert accounts.check_password(session, dsettings, session.get(Account, account_id),
+                                       "A-new-pass-2026!")
