@@ -31,6 +31,7 @@ from directory.models import BrowserSession
 from directory.models import OAuthGrant
 from directory.models import Person
 from directory.models import PersonStatus
+from directory.passwords import MAX_PASSWORD_LENGTH
 from directory.passwords import MIN_PASSWORD_LENGTH
 from directory.passwords import hash_password
 from directory.passwords import verify_password
@@ -41,9 +42,10 @@ USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{2,63}$")
 
 
 def _check_password_shape(password: str) -> None:
-    if len(password) < MIN_PASSWORD_LENGTH or len(password) > 256:
+    if len(password) < MIN_PASSWORD_LENGTH or len(password) > MAX_PASSWORD_LENGTH:
         raise invalid("directory.account.password_length",
-                      f"a password has {MIN_PASSWORD_LENGTH} to 256 characters", "password")
+                      f"a password has {MIN_PASSWORD_LENGTH} to {MAX_PASSWORD_LENGTH} "
+                      "characters", "password")
 
 
 def get_account(session: Session, account_id: uuid.UUID) -> Account:

@@ -97,6 +97,14 @@ def secret_digest(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
+def new_secret(app: App) -> str:
+    """A new client secret for ``app``, 256 random bits: kept as its digest, returned to be
+    shown once."""
+    secret = secrets.token_urlsafe(32)
+    app.client_secret_hash = secret_digest(secret)
+    return secret
+
+
 def secret_matches(app: App | AppRow, secret: str) -> bool:
     """Constant-time check of a presented client secret against the stored digest."""
     if app.client_secret_hash is None:
@@ -225,10 +233,7 @@ def create_client(session: Session, ctx: audit.Context,
     jwks, jwks_uri = _check_client_keys(spec)
     app = register(session, ctx, client_id=new_client_id(), name=spec.name,
                    unit_node_id=spec.unit_node_id, status=spec.status)
-    secret = None
-    if spec.auth_method in app_policy.SECRET_METHODS:
-        secret = secrets.token_urlsafe(32)
-        app.client_secret_hash = secret_digest(secret)
+    secret = new_secret(app) if spec.auth_method in app_policy.SECRET_METHODS else None
     app.token_endpoint_auth_method = spec.auth_method
     app.jwks = jwks
     app.jwks_uri = jwks_uri

@@ -7,7 +7,6 @@ are registration's (``directory.apps``); callers have checked the admin's grant.
 from __future__ import annotations
 
 import json
-import secrets
 from collections.abc import Mapping
 from typing import Any
 
@@ -102,8 +101,7 @@ def _set_method(session: Session, ctx: audit.Context, app: App, method: str) -> 
         return None
     secret = None
     if method in app_policy.SECRET_METHODS and old not in app_policy.SECRET_METHODS:
-        secret = secrets.token_urlsafe(32)
-        app.client_secret_hash = apps.secret_digest(secret)
+        secret = apps.new_secret(app)
     elif method not in app_policy.SECRET_METHODS:
         app.client_secret_hash = None
     app.token_endpoint_auth_method = method

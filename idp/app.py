@@ -4,8 +4,6 @@ registers the blueprints. Domain code receives settings and a session as argumen
 from __future__ import annotations
 
 import logging
-import re
-import uuid
 
 from flask import Flask
 from flask import Response
@@ -21,11 +19,11 @@ from directory.errors import DomainError
 from directory.errors import ErrorKind
 from idp import config
 from idp import logs
+from idp import web
 from idp.runtime import Runtime
 from idp.runtime import runtime
 
 log = logging.getLogger("idp")
-_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 STATUS_OF_KIND = {
     ErrorKind.INVALID: 400,
     ErrorKind.UNAUTHENTICATED: 401,
@@ -73,41 +71,23 @@ def create_app(settings: config.Settings | None = None) -> Flask:
 
 
 def _register_request_ids(app: Flask) -> None:
-    @app.before_request
-    def assign_request_id() -> None:
-        given = request.headers.get("X-Request-ID", "")
-        g.request_id = given if _REQUEST_ID.match(given) else uuid.uuid4().hex
-
-    @app.after_request
-    def echo_request_id(response: Response) -> Response:
-        response.headers["X-Request-ID"] = g.get("request_id", "")
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        return response
-
-
-def _error(status: int, code: str, message: str, field: str | None = None) -> Response:
-    body = {"error": code, "message": message, "request_id": g.get("request_id")}
-    if field:
-        body["field"] = field
-    response = jsonify(body)
-    response.status_code = status
-    return response
+    app.before_request(lambda: web.assign_request_id(request.headers))
+    app.after_request(web.stamp)
 
 
 def _register_errors(app: Flask) -> None:
     @app.errorhandler(DomainError)
     def domain_error(exc: DomainError) -> Response:
-        return _error(STATUS_OF_KIND[exc.kind], exc.code, exc.message, exc.field)
+        return web.error(STATUS_OF_KIND[exc.kind], exc.code, exc.message, exc.field)
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException) -> Response:
         name = (exc.name or "error").lower().replace(" ", "_")
-        return _error(exc.code or 500, name, exc.description or "")
+        return web.error(exc.code or 500, name, exc.description or "")
 
     @app.errorhandler(Exception)
-    def unexpected(exc: Exception) -> Response:
-        log.exception("unhandled error", extra={"request_id": g.get("request_id")})
-        return _error(500, "server_error", "internal error")
+    def unexpected(_exc: Exception) -> Response:
+        return web.unexpected()
 
 
 def _register_health(app: Flask) -> None:
@@ -124,5 +104,5 @@ def _register_health(app: Flask) -> None:
                 conn.execute(text("SELECT 1"))
         except Exception:  # noqa: BLE001 - any failure means not ready
             log.warning("readiness check failed", extra={"request_id": g.get("request_id")})
-            return _error(503, "not_ready", "database unreachable"), 503
+            return web.error(503, "not_ready", "database unreachable"), 503
         return jsonify(status="ready")

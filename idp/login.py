@@ -60,7 +60,6 @@ bp = Blueprint("login", __name__)
 LOGIN_PATH = "/login"
 ACCOUNT_PATH = "/account"
 ADMIN_TYPES = frozenset({AccountType.SYSTEM_ADMIN, AccountType.GRADED_ADMIN})
-MIN_PASSWORD_LENGTH = passwords.MIN_PASSWORD_LENGTH
 _SESSION_ID = re.compile(r"^[0-9a-f]{64}$")
 _UNSAFE_NEXT = re.compile(r"[\x00-\x20\x7f\\]")
 
@@ -84,9 +83,6 @@ def safe_next(value: str | None) -> str | None:
     if not value or len(value) > 2000 or not value.startswith("/") or value.startswith("//"):
         return None
     return None if _UNSAFE_NEXT.search(value) else value
-
-
-common_passwords = passwords.common_passwords
 
 
 def password_refusal(username: str, password: str, confirm: str | None = None) -> str | None:
@@ -222,7 +218,7 @@ def _pending(account: Account, stage: str, next_url: str | None, amr: tuple[str,
 def _step(account: Account, pending: mfa.Pending, status: int = 200,
           error: str | None = None, token: str | None = None) -> Response:
     context: dict[str, Any] = {"pending": token or mfa.issue(_rt().settings.secret_key, pending),
-                               "error": error, "min_length": MIN_PASSWORD_LENGTH}
+                               "error": error, "min_length": passwords.MIN_PASSWORD_LENGTH}
     if pending.stage == "enrol" and pending.enrol_secret:
         context["otpauth_uri"], context["qr"] = mfa.provisioning(pending.enrol_secret,
                                                                  account.username)

@@ -22,8 +22,6 @@ from __future__ import annotations
 
 import json
 import logging
-import re
-import uuid
 from collections.abc import Callable
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -58,6 +56,7 @@ from idp import oidc
 from idp import store
 from idp import token_exchange
 from idp import tokens
+from idp import web
 from idp.client_assertion import PrivateKeyJWT
 from idp.keys import JWKS_MAX_AGE
 from idp.runtime import runtime
@@ -325,7 +324,6 @@ def init_app(app: Flask) -> None:
     app.wsgi_app = TokenLane(app, server, app.wsgi_app)  # type: ignore[method-assign]
 
 
-_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")  # as ``idp.app``'s
 # The machine traffic of the token endpoint: an app's own tokens and refresh rotation.
 LANE_GRANTS = frozenset({"client_credentials", "refresh_token"})
 _LANE_MAX_BODY = 16 * 1024
@@ -368,24 +366,18 @@ class TokenLane:
 
     def _token(self, request: Any) -> Response:
         with self.app.app_context():
-            given = request.headers.get("X-Request-ID", "")
-            g.request_id = given if _REQUEST_ID.match(given) else uuid.uuid4().hex
+            web.assign_request_id(request.headers)
             g.remote_addr = request.remote_addr
             reads = self.app.extensions.get("idp.oauth.reads")
             if reads is not None and request.form["grant_type"] == "client_credentials":
                 g.oauth_session = reads()
             try:
                 response = self.server.create_token_response(request)
-            except Exception:  # noqa: BLE001 - as ``idp.app``'s handler: logged, a 500
-                log.exception("unhandled error", extra={"request_id": g.request_id})
-                response = jsonify(error="server_error", message="internal error",
-                                   request_id=g.request_id)
-                response.status_code = 500
+            except Exception:  # noqa: BLE001 - as Flask's handler in ``idp.app``
+                response = web.unexpected()
             finally:
                 _close(None)
-            response.headers["X-Request-ID"] = g.request_id
-            response.headers.setdefault("X-Content-Type-Options", "nosniff")
-            return _no_store(response)
+            return _no_store(web.stamp(response))
 
 
 def _no_store(response: Response) -> Response:

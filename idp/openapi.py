@@ -47,9 +47,11 @@ _APP_BODY = {"type": "object", "properties": {
         "tag_ids": {"type": "array", "items": _ID},
         "account_types": {"type": "array", "items": {"enum": [
             "system_admin", "graded_admin", "user", "temporary"]}}}}}}
-_ERROR = {"type": "object", "required": ["error", "message"], "properties": {
-    "error": {"type": "string"}, "message": {"type": "string"},
-    "request_id": {"type": "string"}}}
+_ERROR_PROPERTIES = {"error": {"type": "string"}, "message": {"type": "string"},
+                     "request_id": {"type": "string"}}
+_ERROR = {"type": "object", "required": ["error", "message"], "properties": _ERROR_PROPERTIES}
+_FIELD_ERROR = {"type": "object", "required": ["error", "message", "field"],
+                "properties": {**_ERROR_PROPERTIES, "field": {"type": "string"}}}
 _PAGE = [{"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1,
                                                       "maximum": 500, "default": 50}},
          {"name": "cursor", "in": "query", "schema": {"type": "string"}}]
@@ -60,7 +62,8 @@ def _path_id(name: str) -> dict[str, Any]:
 
 
 def _op(summary: str, params: list | None = None, body: dict | None = None,
-        status: str = "200") -> dict[str, Any]:
+        status: str = "200", refused: str | None = None) -> dict[str, Any]:
+    """An operation; ``refused`` describes its 400, whose body names the refused field."""
     op: dict[str, Any] = {
         "summary": summary, "parameters": params or [],
         "responses": {status: {"description": "OK"},
@@ -69,6 +72,9 @@ def _op(summary: str, params: list | None = None, body: dict | None = None,
                       "404": {"description": "unknown — or not visible to you (same body)",
                               "content": {"application/json": {"schema": _ERROR}}},
                       "429": {"description": "read quota exceeded (anti-scraping)"}}}
+    if refused:
+        op["responses"]["400"] = {"description": refused, "content": {
+            "application/json": {"schema": _FIELD_ERROR}}}
     if body:
         op["requestBody"] = {"required": True, "content": {"application/json": {
             "schema": body}}}
@@ -179,7 +185,9 @@ DOCUMENT: dict[str, Any] = {
                        "in their scope). A refused field: 400 with its code and name, "
                        "nothing written; a field equal to its value changes nothing",
                        [{"name": "client_id", "in": "path", "required": True,
-                         "schema": {"type": "string"}}], body=_APP_BODY)},
+                         "schema": {"type": "string"}}], body=_APP_BODY,
+                       refused="a refused field: error is its code (directory.app.…), "
+                               "field its name; nothing of the request was written")},
         "/api/v1/admin/accounts/{account_id}/apps": {
             "get": _op("The apps listed on a temporary account", [_path_id("account_id")]),
             "put": _op("List the only apps a temporary account may use",
@@ -213,15 +221,6 @@ DOCUMENT: dict[str, Any] = {
                  "schema": {"enum": ["approve", "reject"]}}])},
     },
 }
-
-
-DOCUMENT["paths"]["/api/v1/admin/apps/{client_id}"]["put"]["responses"]["400"] = {
-    "description": "a refused field: error is its code (directory.app.…), field its name; "
-                   "nothing of the request was written",
-    "content": {"application/json": {"schema": {
-        "type": "object", "required": ["error", "message", "field"], "properties": {
-            "error": {"type": "string"}, "message": {"type": "string"},
-            "field": {"type": "string"}, "request_id": {"type": "string"}}}}}}
 
 
 @bp.get("/api/v1/openapi.json")

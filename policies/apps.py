@@ -90,8 +90,7 @@ def jwks_uri_problem(uri: Any) -> str | None:
     a document) or credentials (a URL is logged and shown to administrators)."""
     if not isinstance(uri, str) or len(uri) > MAX_URI_LENGTH or any(c.isspace() for c in uri):
         return "jwks_uri_invalid"
-    parts = urlsplit(uri)
-    if not https_or_loopback(uri) or parts.fragment or "#" in uri or "@" in parts.netloc:
+    if not https_or_loopback(uri) or "#" in uri or "@" in urlsplit(uri).netloc:
         return "jwks_uri_invalid"
     return None
 

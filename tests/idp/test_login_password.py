@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import update
 
 from directory import accounts
+from directory import passwords
 from directory.db import utcnow
 from directory.models import Account
 from idp import login as login_views
@@ -42,7 +43,7 @@ def newcomer(signin, sessions, dsettings, ctx):
 
 
 def test_common_password_list_is_offline_and_3000_long() -> None:
-    common = login_views.common_passwords()
+    common = passwords.common_passwords()
     assert len(common) == 3000 and "password" in common and "qwertyuiop" in common
 
 
