@@ -6,6 +6,7 @@ import datetime as dt
 import re
 import uuid
 from collections.abc import Callable
+from typing import NamedTuple
 
 from sqlalchemy import event
 from sqlalchemy import or_
@@ -253,7 +254,17 @@ def check_password(session: Session, settings: DirectorySettings, account: Accou
     return ok
 
 
-def usable(account: Account, now: dt.datetime | None = None) -> bool:
+class AccountRow(NamedTuple):
+    """What the token endpoint reads of an account (``usable``, ``apps.account_may_use``)
+    as a plain row, named as ``Account``'s columns."""
+
+    id: uuid.UUID
+    type: AccountType
+    status: AccountStatus
+    expires_at: dt.datetime | None
+
+
+def usable(account: Account | AccountRow, now: dt.datetime | None = None) -> bool:
     """Active and, for temporary accounts, not past expiry."""
     now = now or utcnow()
     if account.status != AccountStatus.ACTIVE:

@@ -20,6 +20,7 @@ import secrets
 import uuid
 from dataclasses import dataclass
 from typing import Any
+from typing import NamedTuple
 from typing import cast
 
 from authlib.oauth2.rfc6749 import grants
@@ -40,6 +41,7 @@ from sqlalchemy.orm import Session
 from directory import accounts
 from directory import apps
 from directory import audit
+from directory.db import Fast
 from directory.db import rowcount
 from directory.db import utcnow
 from directory.models import Account
@@ -84,13 +86,31 @@ class SignIn:
     browser: BrowserSession
 
 
+class GrantRow(NamedTuple):
+    """What the refresh grant reads of a grant family, named as ``OAuthGrant``'s columns."""
+
+    id: uuid.UUID
+    client_id: str
+    account_id: uuid.UUID
+    session_id: str | None
+    scope: str
+    auth_time: dt.datetime
+    expires_at: dt.datetime
+    revoked_at: dt.datetime | None
+
+
+Grant = OAuthGrant | GrantRow
+
+
 @dataclass
 class User:
-    """authlib's "user": the account and the grant family a token belongs to."""
+    """authlib's "user": the account and the grant family a token belongs to; after a
+    refresh, the refresh token that replaced the one presented (stored already)."""
 
-    account: Account
-    grant: OAuthGrant
+    account: Account | accounts.AccountRow
+    grant: Grant
     amr: tuple[str, ...] = ()
+    refresh_token: str | None = None
 
     def get_user_id(self) -> str:
         return str(self.account.id)
@@ -133,9 +153,13 @@ class CodeRecord:
 
 @dataclass
 class RefreshRecord:
-    row: RefreshToken
-    grant: OAuthGrant
-    account: Account
+    """A presented refresh token with its family, as ``refresh_family`` reads them."""
+
+    token_hash: str
+    used_at: dt.datetime | None
+    expires_at: dt.datetime
+    grant: GrantRow
+    account: accounts.AccountRow
     amr: tuple[str, ...] = ()
 
     def check_client(self, client: Any) -> bool:
@@ -188,7 +212,8 @@ def revoke_session_grants(session: Session, session_id: str, reason: str) -> lis
     return sorted(set(clients))
 
 
-def grant_alive(session: Session, grant: OAuthGrant, account: Account | None) -> bool:
+def grant_alive(session: Session, grant: Grant,
+                account: Account | accounts.AccountRow | None) -> bool:
     """Not revoked, not expired, its account usable and still allowed this app (a
     temporary account whose listed apps changed loses it at once)."""
     if grant.revoked_at is not None or grant.expires_at <= utcnow():
@@ -230,28 +255,62 @@ def access_token_alive(session: Session, token: AccessToken) -> bool:
             and token.subject == token.client_id)
 
 
-# The refresh grant's statements, built once (#4: building and keying them was a fifth of
-# a refresh's CPU); the writes go through Core, not the ORM's bulk path.
+# The refresh grant's statements, built once and run on the driver's cursor (``db.Fast``):
+# building and keying them, then SQLAlchemy's execution machinery, were most of a
+# refresh's CPU (#4).
 _TOKENS = cast(Table, RefreshToken.__table__)
-_NEW_REFRESH_TOKEN = insert(_TOKENS)
-_REFRESH_FAMILY = (
-    select(RefreshToken, OAuthGrant, Account, BrowserSession.amr)
+_NEW_REFRESH_TOKEN = Fast(insert(_TOKENS).values(
+    token_hash=bindparam("new_hash"), grant_id=bindparam("grant_id"),
+    created_at=bindparam("now"), expires_at=bindparam("expires_at")))
+_REFRESH_FAMILY = Fast(
+    select(RefreshToken.used_at, RefreshToken.expires_at,
+           *(getattr(OAuthGrant, name) for name in GrantRow._fields),
+           *(getattr(Account, name) for name in accounts.AccountRow._fields),
+           BrowserSession.amr)
     .join(OAuthGrant, OAuthGrant.id == RefreshToken.grant_id)
     .join(Account, Account.id == OAuthGrant.account_id)
     .outerjoin(BrowserSession, BrowserSession.id == OAuthGrant.session_id)
     .where(RefreshToken.token_hash == bindparam("token_hash")))
-_USE_REFRESH_TOKEN = (
-    update(_TOKENS)
-    .where(_TOKENS.c.token_hash == bindparam("hash"), _TOKENS.c.used_at.is_(None))
-    .values(used_at=bindparam("now")))
+_GRANT_COLUMNS = slice(2, 2 + len(GrantRow._fields))
+_ACCOUNT_COLUMNS = slice(_GRANT_COLUMNS.stop, _GRANT_COLUMNS.stop + len(accounts.AccountRow._fields))
+_MARK_USED = (update(_TOKENS)
+              .where(_TOKENS.c.token_hash == bindparam("hash"), _TOKENS.c.used_at.is_(None))
+              .values(used_at=bindparam("now")))
+_USE_REFRESH_TOKEN = Fast(_MARK_USED)
+# PostgreSQL: mark the presented token used and store its successor in one statement,
+# which autocommits on the token lane's connection (no BEGIN, no COMMIT round trip): the
+# successor exists exactly when the UPDATE changed a row.
+_USED = _MARK_USED.returning(_TOKENS.c.grant_id).cte("used")
+_ROTATE = Fast(insert(_TOKENS).from_select(
+    ["token_hash", "grant_id", "created_at", "expires_at"],
+    select(bindparam("new_hash", type_=_TOKENS.c.token_hash.type), _USED.c.grant_id,
+           bindparam("now", type_=_TOKENS.c.created_at.type),
+           bindparam("expires_at", type_=_TOKENS.c.expires_at.type))).add_cte(_USED))
 
 
-def issue_refresh_token(session: Session, config: Settings, grant: OAuthGrant) -> str:
-    raw = secrets.token_urlsafe(32)  # 256 bits
-    expires = min(utcnow() + dt.timedelta(days=config.refresh_token_days), grant.expires_at)
-    session.connection().execute(_NEW_REFRESH_TOKEN, {  # Core: no unit of work per refresh
-        "token_hash": digest(raw), "grant_id": grant.id, "created_at": utcnow(),
-        "expires_at": expires})
+def _refresh_expiry(config: Settings, grant: Grant, now: dt.datetime) -> dt.datetime:
+    return min(now + dt.timedelta(days=config.refresh_token_days), grant.expires_at)
+
+
+def issue_refresh_token(session: Session, config: Settings, grant: Grant) -> str:
+    raw, now = secrets.token_urlsafe(32), utcnow()  # 256 bits
+    _NEW_REFRESH_TOKEN.run(session, {"new_hash": digest(raw), "grant_id": grant.id,
+                                     "now": now, "expires_at": _refresh_expiry(config, grant, now)})
+    return raw
+
+
+def rotate_refresh_token(session: Session, config: Settings, record: RefreshRecord,
+                         ) -> str | None:
+    """Mark the presented token used, atomically, once, and store its successor; None when
+    it was used meanwhile (a parallel use changes no row and stores nothing)."""
+    raw, now = secrets.token_urlsafe(32), utcnow()
+    params = {"hash": record.token_hash, "now": now, "new_hash": digest(raw),
+              "grant_id": record.grant.id, "expires_at": _refresh_expiry(config, record.grant, now)}
+    if session.get_bind().dialect.name == "postgresql":
+        return raw if _ROTATE.run(session, params) == 1 else None
+    if _USE_REFRESH_TOKEN.run(session, params) != 1:
+        return None
+    _NEW_REFRESH_TOKEN.run(session, params)
     return raw
 
 
@@ -264,11 +323,14 @@ def refresh_family(session: Session, raw: str) -> RefreshRecord | None:
     statement (the refresh grant's only read besides the client)."""
     if not 20 <= len(raw) <= 100:
         return None
-    found = session.execute(_REFRESH_FAMILY, {"token_hash": digest(raw)}).first()
-    if found is None:
+    token_hash = digest(raw)
+    row = _REFRESH_FAMILY.first(session, {"token_hash": token_hash})
+    if row is None:
         return None
-    row, grant, account, amr = found
-    return RefreshRecord(row, grant, account, tuple(amr.split()) if amr else ())
+    amr = row[-1]
+    return RefreshRecord(token_hash, row[0], row[1], GrantRow(*row[_GRANT_COLUMNS]),
+                         accounts.AccountRow(*row[_ACCOUNT_COLUMNS]),
+                         tuple(amr.split()) if amr else ())
 
 
 def audit_context(client_id: str) -> audit.Context:
@@ -289,9 +351,15 @@ def revoke_audited(session: Session, grant_id: uuid.UUID, client_id: str, reason
 
 def _replayed(session: Session, grant_id: uuid.UUID, client_id: str,
               reason: str) -> InvalidGrantError:
-    """Revoke the family and make that durable even though the request fails."""
-    revoke_audited(session, grant_id, client_id, reason)
-    session.commit()
+    """Revoke the family and make that durable even though the request fails: in the
+    request's transaction, or in one of its own where the request's session autocommits
+    (the token lane's on PostgreSQL; the audit chain's lock needs a transaction)."""
+    if session.info.get("autocommit"):
+        with runtime(current_app).sessions.begin() as own:
+            revoke_audited(own, grant_id, client_id, reason)
+    else:
+        revoke_audited(session, grant_id, client_id, reason)
+        session.commit()
     return InvalidGrantError("The grant was used twice; every token of it is revoked.")
 
 
@@ -379,22 +447,21 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
         found = refresh_family(session, refresh_token)
         if found is None:
             return None
-        if found.row.used_at is not None:
+        if found.used_at is not None:
             raise _replayed(session, found.grant.id, found.grant.client_id, "refresh_reused")
-        if found.row.expires_at <= utcnow() or not grant_alive(session, found.grant,
-                                                                found.account):
+        if found.expires_at <= utcnow() or not grant_alive(session, found.grant,
+                                                            found.account):
             return None
         return found
 
     def authenticate_user(self, refresh_token: RefreshRecord) -> User:
-        """Mark the token used, atomically, once (a parallel use changes no row)."""
-        session, row = db(), refresh_token.row
-        used = rowcount(session.connection().execute(
-            _USE_REFRESH_TOKEN, {"hash": row.token_hash, "now": utcnow()}))
-        if used != 1:
-            raise _replayed(session, row.grant_id, refresh_token.grant.client_id,
-                            "refresh_reused")
-        return User(refresh_token.account, refresh_token.grant, refresh_token.amr)
+        """Rotate: the token used, atomically, once, and its successor stored
+        (``rotate_refresh_token``); a parallel use gets nothing and revokes the family."""
+        session, grant = db(), refresh_token.grant
+        successor = rotate_refresh_token(session, settings(), refresh_token)
+        if successor is None:
+            raise _replayed(session, grant.id, grant.client_id, "refresh_reused")
+        return User(refresh_token.account, grant, refresh_token.amr, successor)
 
     def revoke_old_credential(self, refresh_token: RefreshRecord) -> None:
         """Already marked used by ``authenticate_user`` (the reuse detector)."""

@@ -206,7 +206,9 @@ def _generate_token(grant_type: str, client: Client, user: grants.User | None = 
     token: dict[str, Any] = {"token_type": "Bearer", "access_token": access, "expires_in": ttl}
     if scope:
         token["scope"] = scope
-    if (user is not None and include_refresh_token
+    if user is not None and user.refresh_token is not None:
+        token["refresh_token"] = user.refresh_token  # a refresh's rotation stored it
+    elif (user is not None and include_refresh_token
             and "offline_access" in user.grant.scope.split()):
         token["refresh_token"] = grants.issue_refresh_token(_session(), rt.settings,
                                                             user.grant)
@@ -316,9 +318,9 @@ def init_app(app: Flask) -> None:
     app.extensions["idp.oauth"] = server
     engine = runtime(app).engine
     if engine.dialect.name == "postgresql":
-        app.extensions["idp.oauth.reads"] = sessionmaker(
+        app.extensions["idp.oauth.lane"] = sessionmaker(
             bind=engine.execution_options(isolation_level="AUTOCOMMIT"),
-            expire_on_commit=False)
+            expire_on_commit=False, info={"autocommit": True})
     app.register_blueprint(bp)
     app.register_blueprint(oidc.bp)
     app.wsgi_app = TokenLane(app, server, app.wsgi_app)  # type: ignore[method-assign]
@@ -368,9 +370,9 @@ class TokenLane:
         with self.app.app_context():
             web.assign_request_id(request.headers)
             g.remote_addr = request.remote_addr
-            reads = self.app.extensions.get("idp.oauth.reads")
-            if reads is not None and request.form["grant_type"] == "client_credentials":
-                g.oauth_session = reads()
+            autocommit = self.app.extensions.get("idp.oauth.lane")
+            if autocommit is not None:  # PostgreSQL: reads, and a refresh's one write
+                g.oauth_session = autocommit()
             try:
                 response = self.server.create_token_response(request)
             except Exception:  # noqa: BLE001 - as Flask's handler in ``idp.app``
