@@ -49,6 +49,7 @@ from directory.models import TagMember
 from directory.models import VisibilityClass
 from directory.settings import DirectorySettings
 from policies import self_service
+from policies.classes import default_class
 
 STAFFING_TYPES = ("在编", "聘用", "外部临时")
 PLAIN_FIELDS = ("office_phone", "email", "rank", "position", "position_level",
@@ -111,7 +112,7 @@ def _set_name(person: Person, name: str | None) -> None:
 def _set_sensitive(session: Session | None, settings: DirectorySettings, person: Person,
                    column: str, value: str) -> None:
     """Encrypt and index a mobile or ID number; ``session`` None: the caller checks that no
-    one else has it (``add_batch``, one query for a whole batch)."""
+    one else has it (``prepare_batch``: one query for a whole batch)."""
     normal = normalise_mobile(value) if column == "mobile" else normalise_id_number(value)
     digest = settings.cipher.lookup_hash(normal, column)
     owner = (queries.person_by_lookup_hash(session, column, digest) if session is not None
@@ -199,38 +200,65 @@ def add(session: Session, settings: DirectorySettings, ctx: audit.Context, data:
 
 
 @dataclass
-class _Batched:
+class Batched:
+    """A person of a batch, checked and encrypted, not yet written (``prepare_batch``)."""
+
     person: Person
     changed: dict[str, object]
     spec: PostSpec
     node: Node
 
 
-def add_batch(session: Session, settings: DirectorySettings, ctx: audit.Context,
-              items: list[tuple[PersonData, PostSpec]]) -> list[Person | DomainError]:
-    """``add`` for many people with a primary post each, as one batch (SCIM Bulk, #5): the
-    same checks and audit records, with one query for every mobile and ID number of the
-    batch (taken already, or twice in it), the class once per node, and the rows inserted
-    together. Each item gets its person or the DomainError that refused it (nothing of a
-    refused item is written). The caller runs it in a SAVEPOINT: a database refusal (a
-    concurrent writer took a value meanwhile) fails the whole batch."""
-    out: list[_Batched | DomainError] = []
+def prepare_batch(session: Session, settings: DirectorySettings,
+                  items: list[tuple[PersonData, PostSpec]]) -> list[Batched | DomainError]:
+    """The checks of ``add`` that need no query, for many people with a primary post each
+    (SCIM Bulk, #5): each item gets its person, fields applied and encrypted, or the
+    DomainError that refused it. ``lookup_hashes`` are what ``add_prepared`` needs to know
+    taken: the caller looks them up with its own checks, in one query
+    (``scim_store.taken``)."""
+    out: list[Batched | DomainError] = []
     for data, spec in items:
         person = Person(id=uuid.uuid4(), visibility_class=VisibilityClass.Q3)
         try:
             if data.name is None:
                 raise invalid("directory.person.name", "name is required", "name")
             changed = _apply(None, settings, person, data)
-            out.append(_Batched(person, changed, spec, tree.get_active(session, spec.node_id)))
+            out.append(Batched(person, changed, spec, tree.get_active(session, spec.node_id)))
         except DomainError as exc:
             out.append(exc)
-    _refuse_taken(session, out)
-    added = [b for b in out if isinstance(b, _Batched)]
+    return out
+
+
+UNIQUE_LOOKUPS = ("mobile", "id_number")
+
+
+def lookup_hashes(batch: Sequence[Batched | DomainError], column: str) -> set[str]:
+    """The batch's keyed hashes of ``column`` (mobile or id_number), to look up."""
+    return {h for b in batch if isinstance(b, Batched)
+            and (h := getattr(b.person, f"{column}_hash")) is not None}
+
+
+def add_prepared(session: Session, ctx: audit.Context, batch: list[Batched | DomainError],
+                 taken: Mapping[str, set[str]],
+                 lineages: Mapping[uuid.UUID, Sequence[Node]] | None = None
+                 ) -> list[Person | DomainError]:
+    """``add`` of a prepared batch (SCIM Bulk, #5): the same checks and audit records, the
+    class once per node, the rows inserted together. ``taken``: of the batch's
+    ``lookup_hashes``, by column, those another person has (found by the caller in this
+    transaction); a value taken, or twice in the batch, refuses its item as
+    ``_set_sensitive`` does (nothing of a refused item is written). ``lineages``: the
+    ancestors of nodes (root first, the node last) the caller read in this transaction;
+    the class at any other node is read. The caller runs it in a SAVEPOINT: a database
+    refusal (a concurrent writer took a value meanwhile) fails the whole batch."""
+    out = list(batch)
+    _refuse_taken(out, taken)
+    added = [b for b in out if isinstance(b, Batched)]
     classes_at: dict[uuid.UUID, VisibilityClass] = {}
     for b in added:
         if not b.person.visibility_class_explicit:
             if b.node.id not in classes_at:
-                classes_at[b.node.id] = classes.class_for_node(session, b.node)
+                classes_at[b.node.id] = _class_at(session, b.node, (lineages or {}).get(
+                    b.node.id))
             b.person.visibility_class = classes_at[b.node.id]
     _insert_people(session, [b.person for b in added])
     if added:  # one executemany; the post carries its person's class (Post.person_class)
@@ -241,7 +269,16 @@ def add_batch(session: Session, settings: DirectorySettings, ctx: audit.Context,
         audit.record(session, "person.added", ctx, target_type="person", target_id=b.person.id,
                      summary={"fields": sorted(b.changed), "primary_node": b.spec.node_id,
                               "visibility_class": b.person.visibility_class.value})
-    return [b.person if isinstance(b, _Batched) else b for b in out]
+    return [b.person if isinstance(b, Batched) else b for b in out]
+
+
+def _class_at(session: Session, node: Node, lineage: Sequence[Node] | None
+              ) -> VisibilityClass:
+    """The default class at ``node`` (``classes.class_for_node``), of its ``lineage``
+    when the caller has it."""
+    if lineage is None or not lineage or lineage[-1].id != node.id:
+        return classes.class_for_node(session, node)
+    return VisibilityClass(default_class(classes.facts(list(lineage))).value)
 
 
 def _insert_people(session: Session, people: list[Person]) -> None:
@@ -260,22 +297,19 @@ def _insert_people(session: Session, people: list[Person]) -> None:
         session.add(person)
 
 
-def _refuse_taken(session: Session, out: list[_Batched | DomainError]) -> None:
-    """Items whose mobile or ID number another person has, or an earlier item of the batch,
-    become the DomainError ``_set_sensitive`` raises."""
-    for column in ("mobile", "id_number"):
-        attr = Person.mobile_hash if column == "mobile" else Person.id_number_hash
-        digests = {getattr(b.person, f"{column}_hash") for b in out
-                   if isinstance(b, _Batched)} - {None}
-        taken = set(session.scalars(select(attr).where(attr.in_(digests)))) if digests else set()
+def _refuse_taken(out: list[Batched | DomainError], taken: Mapping[str, set[str]]) -> None:
+    """Items whose mobile or ID number another person has (``taken``), or an earlier item
+    of the batch, become the DomainError ``_set_sensitive`` raises."""
+    for column in UNIQUE_LOOKUPS:
+        seen = set(taken.get(column, ()))
         for i, b in enumerate(out):
-            digest = getattr(b.person, f"{column}_hash") if isinstance(b, _Batched) else None
+            digest = getattr(b.person, f"{column}_hash") if isinstance(b, Batched) else None
             if digest is None:
                 continue
-            if digest in taken:
+            if digest in seen:
                 out[i] = conflict(f"directory.person.{column}_taken",
                                   f"{column} belongs to another person", column)
-            taken.add(digest)
+            seen.add(digest)
 
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")

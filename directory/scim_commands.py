@@ -146,20 +146,21 @@ def add_identities(session: Session, ctx: audit.Context,
 
 
 def add_accounts(session: Session, settings: DirectorySettings, ctx: audit.Context,
-                 wanted: list[tuple[uuid.UUID, list[str]]]
+                 wanted: list[tuple[uuid.UUID, list[str]]], taken: set[str]
                  ) -> list[tuple[uuid.UUID, str] | DomainError]:
     """``accounts.create`` of a user account without a password for each person added in
     this transaction (so active, and without an account), as one batch (SCIM Bulk, #5):
     each gets the first of its candidate names that no account has and no earlier item
-    took (one query for all), else the DomainError ``accounts.create`` raises. The rows go
-    in as one executemany (the ORM would send one statement of all rows with RETURNING,
-    whose text the driver parses slowly); returns the new accounts' (id, username)."""
+    took, else the DomainError ``accounts.create`` raises. ``taken``: the account names
+    that exist among at least each item's first candidate, found by the caller in this
+    transaction with its other checks (``scim_store.taken``; the unique index catches a
+    concurrent twin). The rows go in as one executemany (the ORM would send one statement
+    of all rows with RETURNING, whose text the driver parses slowly); returns the new
+    accounts' (id, username)."""
     refusal = check_new_account("user", None, utcnow(), settings.accounts)
     if refusal is not None:
         raise invalid(refusal.code, refusal.message, refusal.field)
-    names = {n.strip().lower() for _pid, candidates in wanted for n in candidates[:1]}
-    taken = set(session.scalars(select(Account.username).where(Account.username.in_(names)))
-                ) if names else set()
+    taken = set(taken)
     out: list[tuple[uuid.UUID, str] | DomainError] = []
     rows: list[dict[str, object]] = []
     for pid, candidates in wanted:

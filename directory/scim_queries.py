@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 from typing import NamedTuple
@@ -175,6 +176,13 @@ def visible_posts_of(session: Session, client: Client, person_ids: list[uuid.UUI
         post = PostView(*row[1:width + 1])
         out[row[0]].append((post, NodeView(post.node_id, *row[width + 1:])))
     return out
+
+
+def unit_in(lineage: Sequence[Node]) -> NodeView | None:
+    """The nearest unit at or above a node, of its ``lineage`` (root first), as
+    ``units_of`` finds it."""
+    unit = next((n for n in reversed(lineage) if n.is_unit), None)
+    return None if unit is None else NodeView(unit.id, unit.name, unit.path, unit.level)
 
 
 def units_of(session: Session, nodes: list[Any]) -> dict[uuid.UUID, NodeView | None]:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import uuid
 from collections.abc import Callable
+from collections.abc import Collection
 from collections.abc import Sequence
 from dataclasses import dataclass
 from dataclasses import field
@@ -36,6 +37,7 @@ from sqlalchemy import or_
 from sqlalchemy import select
 from sqlalchemy import text
 from sqlalchemy import true
+from sqlalchemy import union_all
 from sqlalchemy import update
 from sqlalchemy.exc import DataError
 from sqlalchemy.exc import IntegrityError
@@ -233,6 +235,30 @@ def tag(session: Session, client: Client, tag_id: str) -> Tag | None:
     if tid is None:
         return None
     return session.scalar(select(Tag).where(Tag.id == tid, tag_visible(client)))
+
+
+def _lineage(client: Client) -> Any:
+    """The node (``node_id``, if the client sees it) and its ancestors: a recursive walk up
+    ``parent_id`` (primary-key look-ups, on both databases)."""
+    up = select(Node.id, Node.parent_id).where(
+        Node.id == bindparam("node_id"), node_visible(client, bound=True)).cte(
+        "lineage", recursive=True)
+    up = up.union_all(select(Node.id, Node.parent_id).join(up, Node.id == up.c.parent_id))
+    return select(Node).join(up, Node.id == up.c.id).order_by(Node.level)
+
+
+def lineage(session: Session, client: Client, node_id: str) -> tuple[Node, ...] | None:
+    """``node`` with its ancestors, root first, the node last, in one statement (what a
+    post there needs: the class its people get, the unit a User shows); None when the
+    client does not see it. The ancestors are read whatever the client's scope: a default
+    class and a unit depend on them, not on who asks."""
+    nid = _uuid(node_id)
+    if nid is None:
+        return None
+    dialect = session.get_bind().dialect.name
+    stmt = built_once(("lineage", dialect, scope_shape(client)), lambda: _lineage(client))
+    found = tuple(session.scalars(stmt, {"node_id": nid, **scope_bounds(client)}))
+    return found if found and found[-1].id == nid else None
 
 
 @dataclass(frozen=True)
@@ -485,23 +511,53 @@ def token_client_id(session: Session, presented: str) -> str | None:
     return str(client_id)
 
 
-def user_names_taken(session: Session, keys: set[str]) -> set[str]:
-    """``user_name_taken`` for many lower-cased userNames at once: those taken (one
-    statement). The values are an IN list, not ``db.among``'s array: a statement whose
-    text is the same for every batch gets prepared, and its generic plan, made while
-    single POSTs filled small tables, scanned them for each of a Bulk's 1,000 values
-    (bench/README.md); the Bulk checks of externalIds, mobiles and account names alike."""
-    if not keys:
-        return set()
-    found = session.scalars(select(ScimIdentity.user_name_key).where(
-        ScimIdentity.user_name_key.in_(keys)).union_all(select(Account.username).where(
-            Account.username.in_(keys))))
-    return {k for k in found if k is not None}
+def _taken_branches(client: Client, kinds: frozenset[str]) -> Any:
+    """``taken``'s statement: one unique-index probe (an IN list) a kind asked, each row
+    (kind, value)."""
+    def kind(name: str, column: Any, *where: Any) -> Any:
+        return select(literal_column(f"'{name}'").label("kind"), column.label("value")).where(
+            column.in_(bindparam(name, expanding=True)), *where)
+
+    branches = {
+        "user_name": lambda: kind("user_name", ScimIdentity.user_name_key),
+        "account": lambda: kind("account", Account.username),
+        "external_id": lambda: kind("external_id", Person.external_id,
+                                    person_visible(client, bound=True)),
+        "mobile": lambda: kind("mobile", Person.mobile_hash),
+        "id_number": lambda: kind("id_number", Person.id_number_hash)}
+    parts = [build() for name, build in branches.items() if name in kinds]
+    return parts[0] if len(parts) == 1 else union_all(*parts)
 
 
-def external_ids_taken(session: Session, client: Client, external_ids: set[str]) -> set[str]:
-    """``external_id_taken`` of Users for many externalIds at once: those taken."""
-    if not external_ids:
-        return set()
-    return {e for e in session.scalars(select(Person.external_id).where(
-        Person.external_id.in_(external_ids), person_visible(client))) if e is not None}
+def taken(session: Session, client: Client, *, user_names: Collection[str] = (),
+          account_names: Collection[str] = (), external_ids: Collection[str] = (),
+          mobiles: Collection[str] = (), id_numbers: Collection[str] = ()
+          ) -> dict[str, set[str]]:
+    """What new Users may not have, in one statement for a whole batch: of the lower-cased
+    ``user_names``, those a SCIM identity or an account name has (``user_name_taken``); of
+    ``account_names``, those an account has; of ``external_ids``, those a person this
+    client sees has (``external_id_taken``); of the keyed hashes of ``mobiles`` and
+    ``id_numbers``, those a person has. By kind (``user_name``, ``account``,
+    ``external_id``, ``mobile``, ``id_number``). The values are IN lists, not
+    ``db.among``'s array: a statement whose text is the same for every batch gets
+    prepared, and its generic plan, made while single POSTs filled small tables, scanned
+    them for each of a Bulk's 1,000 values (bench/README.md)."""
+    names = set(user_names)
+    values = {"user_name": names, "account": names | set(account_names),
+              "external_id": set(external_ids), "mobile": set(mobiles),
+              "id_number": set(id_numbers)}
+    out: dict[str, set[str]] = {k: set() for k in values}
+    asked = frozenset(k for k, v in values.items() if v)
+    if not asked:
+        return out
+    dialect = session.get_bind().dialect.name
+    stmt = built_once(("taken", dialect, scope_shape(client), asked),
+                      lambda: _taken_branches(client, asked))
+    params: dict[str, Any] = {k: list(v) for k, v in values.items() if k in asked}
+    if "external_id" in asked:
+        params.update(scope_bounds(client))
+    for kind, value in session.execute(stmt, params):
+        if value is not None:
+            out[kind].add(value)
+    out["user_name"] |= out["account"] & names
+    return out

@@ -58,6 +58,7 @@ class _User:
     values: dict[str, Any]
     wish: posts.PostWish
     number: str | None
+    account_names: list[str]
 
 
 def _parse(call: Call, doc: dict[str, Any]) -> _User:
@@ -67,24 +68,37 @@ def _parse(call: Call, doc: dict[str, Any]) -> _User:
     values = users.wanted(doc)
     wishes = users.wanted_posts(call, doc)
     number = as_text(doc.get(s.ENTERPRISE, {}).get("employeeNumber"), "employeeNumber")
-    return _User(user_name, values, wishes[0], number or None)
+    return _User(user_name, values, wishes[0], number or None, users.account_names(user_name))
 
 
 def create(call: Call, docs: list[dict[str, Any]]) -> list[Person | Exception]:
-    """``users.create`` of each (canonical) document; call inside a SAVEPOINT."""
+    """``users.create`` of each (canonical) document; call inside a SAVEPOINT. Every
+    uniqueness check of the run is one statement (``scim_store.taken``)."""
     out: list[_User | Exception] = []
     for doc in docs:
         try:
             out.append(_parse(call, doc))
         except (errors.ScimError, DomainError) as exc:
             out.append(exc)
-    _refuse_taken(call, out)
     parsed = [(i, u) for i, u in enumerate(out) if isinstance(u, _User)]
-    added = people.add_batch(call.session, call.settings, call.ctx, [
+    prepared = people.prepare_batch(call.session, call.settings, [
         (people.PersonData(**{k: v for k, v in u.values.items() if v is not None}),
          people.PostSpec(u.wish.node_id, u.wish.title, u.wish.order)) for _i, u in parsed])
+    taken = store.taken(
+        call.session, call.client, user_names={u.user_name.lower() for _i, u in parsed},
+        account_names={u.account_names[0] for _i, u in parsed if u.account_names},
+        external_ids={u.values["external_id"] for _i, u in parsed if u.values["external_id"]},
+        mobiles=people.lookup_hashes(prepared, "mobile"),
+        id_numbers=people.lookup_hashes(prepared, "id_number"))
+    _refuse_taken(out, taken)
+    kept = [(i, p) for (i, _u), p in zip(parsed, prepared, strict=True)
+            if isinstance(out[i], _User)]
+    added = people.add_prepared(call.session, call.ctx, [p for _i, p in kept], taken,
+                                call.lineages)
     made: list[tuple[int, _User, Person]] = []
-    for (i, u), person in zip(parsed, added, strict=True):
+    for (i, _p), person in zip(kept, added, strict=True):
+        u = out[i]
+        assert isinstance(u, _User)
         if isinstance(person, Person):
             made.append((i, u, person))
         else:
@@ -92,27 +106,26 @@ def create(call: Call, docs: list[dict[str, Any]]) -> list[Person | Exception]:
     commands.add_identities(call.session, call.ctx,
                             [(p.id, u.user_name, u.number) for _i, u, p in made])
     accounts = commands.add_accounts(call.session, call.settings, call.ctx, [
-        (p.id, users.account_names(u.user_name)) for _i, u, p in made])
+        (p.id, u.account_names) for _i, u, p in made], taken["account"])
     for (_i, u, person), account in zip(made, accounts, strict=True):
         if isinstance(account, DomainError):
             raise errors.uniqueness("no free account name for a userName")  # one by one
         node = call.session.get(Node, u.wish.node_id)  # held by the call: no query
+        lineage = call.lineages.get(u.wish.node_id)
         call.made[person.id] = (
             related.Identity(account[1], AccountStatus.ACTIVE, u.user_name, u.number, None),
             [(related.PostView(None, u.wish.node_id, PostKind.PRIMARY, u.wish.title,
-                               u.wish.order, None, None), node)])
+                               u.wish.order, None, None), node)],
+            {} if lineage is None else {u.wish.node_id: related.unit_in(lineage)})
     people_at = {i: person for i, _u, person in made}
     return [u if isinstance(u, Exception) else people_at[i] for i, u in enumerate(out)]
 
 
-def _refuse_taken(call: Call, out: list[_User | Exception]) -> None:
+def _refuse_taken(out: list[_User | Exception], taken: dict[str, set[str]]) -> None:
     """userName (any case, among SCIM identities and account names) and externalId (among
-    what this client sees) already taken, or taken by an earlier User of the run: 409."""
-    keys = {u.user_name.lower() for u in out if isinstance(u, _User)}
-    externals = {u.values["external_id"] for u in out
-                 if isinstance(u, _User) and u.values["external_id"]}
-    names = store.user_names_taken(call.session, keys)
-    used = store.external_ids_taken(call.session, call.client, externals)
+    what this client sees) already taken (``taken``), or taken by an earlier User of the
+    run: 409."""
+    names, used = set(taken["user_name"]), set(taken["external_id"])
     for i, u in enumerate(out):
         if not isinstance(u, _User):
             continue

@@ -223,6 +223,7 @@ def _one(call: Call, method: str, path: str, data: Any, version: int | None,
     kind = resources.KINDS[match.group(1)]
     if kind.model is Node:  # a node written may change what the next operation sees
         call.nodes.clear()
+        call.lineages.clear()
     with call.session.begin_nested():
         if method == "POST":
             row = resources.create(kind, call, data)

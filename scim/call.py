@@ -28,9 +28,12 @@ class Call:
     # session's identity map keeps them while this holds them. Bulk clears it after any
     # OrgUnits operation.
     nodes: dict[str, Any] = field(default_factory=dict)
+    # Their lineages (root first, the node last), by node id: the class and the unit of
+    # a User created there need no query of their own. Cleared with ``nodes``.
+    lineages: dict[Any, tuple[Any, ...]] = field(default_factory=dict)
     # Users this request created through scim/batch.py, by person id: what their document
-    # shows of the rows just written (account, identity, posts), so rendering them reads
-    # none of it back.
+    # shows of the rows just written (account, identity, posts, the unit of each post's
+    # node), so rendering them reads none of it back.
     made: dict[Any, Any] = field(default_factory=dict)
     # The account and SCIM identity columns a list read beside its Users (Page.extras),
     # by person id: rendering that page does not read them again.

@@ -48,9 +48,9 @@ def users(session: Any, client: store.Client, settings: DirectorySettings, base:
           listed: dict[Any, tuple[Any, ...]] | None = None) -> list[dict[str, Any]]:
     """Four statements for a whole page: identities (account, userName, enterprise), the
     visible posts with their nodes, the units above those nodes, the groups. ``made``:
-    (identity, [(post, node)]) of Users this request just created (no groups yet), not
-    read back; ``listed``: the identity columns of Users a list read with them
-    (``scim_store.IDENTITY``), not read again."""
+    (identity, [(post, node)], {node id: unit}) of Users this request just created (no
+    groups yet), not read back; ``listed``: the identity columns of Users a list read with
+    them (``scim_store.IDENTITY``), not read again."""
     made, listed = made or {}, listed or {}
     ids = [p.id for p in people if p.id not in made]
     identities = {pid: related.Identity(*listed[pid]) for pid in ids if pid in listed}
@@ -59,11 +59,14 @@ def users(session: Any, client: store.Client, settings: DirectorySettings, base:
         identities.update(related.identities_of(session, unknown))
     posted = related.visible_posts_of(session, client, ids) if ids else {}
     groups = related.groups_of(session, client, ids) if ids else {}
+    made_units: dict[Any, Any] = {}
     for pid in {p.id for p in people} & set(made):
-        identities[pid], posted[pid] = made[pid]
+        identities[pid], posted[pid], units_at = made[pid]
+        made_units.update(units_at)
         groups[pid] = []
     nodes = {n.id: n for pairs in posted.values() for _post, n in pairs}
-    units = related.units_of(session, list(nodes.values()))  # once per node
+    units = related.units_of(session, [n for n in nodes.values() if n.id not in made_units])
+    units.update(made_units)  # once per node
     docs = []
     for p in people:
         known = identities.get(p.id) or related.Identity(None, None, None, None, None)

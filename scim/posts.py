@@ -40,12 +40,14 @@ def _date(value: Any, name: str) -> dt.date | None:
 
 
 def visible_node(call: Call, node_id: str) -> Any:
-    """The OrgUnit a post names, if the client sees it (once per request, see Call.nodes)."""
+    """The OrgUnit a post names, if the client sees it, read with its lineage (once per
+    request, see Call.nodes)."""
     node = call.nodes.get(node_id)
     if node is None:
-        node = store.node(call.session, call.client, node_id)
-        if node is not None:
-            call.nodes[node_id] = node
+        lineage = store.lineage(call.session, call.client, node_id)
+        if lineage is not None:
+            node = call.nodes[node_id] = lineage[-1]
+            call.lineages[node.id] = lineage
     return node
 
 
