@@ -22,15 +22,21 @@ from __future__ import annotations
 
 import json
 import logging
+from collections import defaultdict
 from collections.abc import Callable
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cached_property
 from io import BytesIO
 from typing import Any
+from typing import cast
+from urllib.parse import parse_qsl
 
 from authlib.integrations.flask_oauth2 import AuthorizationServer
 from authlib.integrations.flask_oauth2.requests import FlaskOAuth2Request
 from authlib.oauth2.rfc6749 import ClientMixin
+from authlib.oauth2.rfc6749 import OAuth2Payload
+from authlib.oauth2.rfc6749 import OAuth2Request
 from authlib.oauth2.rfc6749 import grants as authlib_grants
 from authlib.oauth2.rfc6749.errors import InvalidScopeError
 from authlib.oauth2.rfc6749.errors import UnauthorizedClientError
@@ -45,6 +51,8 @@ from flask import jsonify
 from flask import request as flask_request
 from sqlalchemy.orm import Session
 from sqlalchemy.orm import sessionmaker
+from werkzeug.datastructures import EnvironHeaders
+from werkzeug.datastructures import MultiDict
 
 from directory import apps
 from directory import audit
@@ -125,9 +133,11 @@ class Server(AuthorizationServer):
             methods = [app_policy.PRIVATE_KEY_JWT, *methods]
         return super().authenticate_client(request, methods, endpoint)
 
-    def create_oauth2_request(self, request: Any) -> FlaskOAuth2Request:
+    def create_oauth2_request(self, request: Any) -> OAuth2Request:
         """The request given (``TokenLane``'s, outside Flask's request context), else
         Flask's current one."""
+        if isinstance(request, OAuth2Request):
+            return request
         return FlaskOAuth2Request(request if request is not None else flask_request)
 
 
@@ -184,7 +194,8 @@ def _save_token(token: dict[str, Any], request: Any) -> None:
                      summary={"grant_type": grant_type, "scope": token.get("scope"),
                               "grant": str(user.grant.id),
                               "refresh_token": "refresh_token" in token})
-    session.commit()  # the redemption (code or used refresh token) and the new refresh token
+    if not session.info.get("autocommit"):  # the lane's rotation committed by itself
+        session.commit()  # the redemption (code or used refresh token), the new refresh token
 
 
 def _generate_token(grant_type: str, client: Client, user: grants.User | None = None,
@@ -359,14 +370,16 @@ class TokenLane:
         if not 0 < length <= _LANE_MAX_BODY:
             return self.inner(environ, start_response)
         body = environ["wsgi.input"].read(length)
-        environ["wsgi.input"] = BytesIO(body)
-        request = self.app.request_class(environ)
-        if request.form.get("grant_type") not in LANE_GRANTS:
+        try:
+            form = MultiDict(parse_qsl(body.decode("utf-8"), keep_blank_values=True))
+        except (UnicodeDecodeError, ValueError):
+            form = None
+        if form is None or form.get("grant_type") not in LANE_GRANTS:
             environ["wsgi.input"] = BytesIO(body)
             return self.inner(environ, start_response)
-        return self._token(request)(environ, start_response)
+        return self._token(LaneRequest(environ, form))(environ, start_response)
 
-    def _token(self, request: Any) -> Response:
+    def _token(self, request: LaneRequest) -> Response:
         with self.app.app_context():
             web.assign_request_id(request.headers)
             g.remote_addr = request.remote_addr
@@ -380,6 +393,45 @@ class TokenLane:
             finally:
                 _close(None)
             return _no_store(web.stamp(response))
+
+
+class LanePayload(OAuth2Payload):
+    def __init__(self, form: MultiDict[str, str]) -> None:
+        self._form = form
+
+    @property
+    def data(self) -> MultiDict[str, str]:
+        return self._form
+
+    @cached_property
+    def datalist(self) -> defaultdict[str, list[str]]:
+        values: defaultdict[str, list[str]] = defaultdict(list)
+        for key, value in self._form.items(multi=True):
+            values[key].append(value)
+        return values
+
+
+class LaneRequest(OAuth2Request):
+    """authlib's request made straight from the WSGI environ and the form the lane parsed
+    (``urllib.parse.parse_qsl``), as ``FlaskOAuth2Request`` makes it from Flask's request:
+    the method, the URL, the headers, the form as payload, no query arguments (the token
+    endpoint takes none)."""
+
+    def __init__(self, environ: dict[str, Any], form: MultiDict[str, str]) -> None:
+        url = (f"{environ.get('wsgi.url_scheme', 'http')}://"
+               f"{environ.get('HTTP_HOST') or environ.get('SERVER_NAME', '')}"
+               f"{environ.get('SCRIPT_NAME', '')}{environ.get('PATH_INFO', '')}")
+        super().__init__("POST", url, headers=EnvironHeaders(environ))
+        self.payload = LanePayload(form)
+        self.remote_addr: str | None = environ.get("REMOTE_ADDR")
+
+    @property
+    def args(self) -> MultiDict[str, str]:
+        return MultiDict()
+
+    @property
+    def form(self) -> MultiDict[str, str]:
+        return cast(LanePayload, self.payload).data
 
 
 def _no_store(response: Response) -> Response:

@@ -211,3 +211,34 @@ def test_an_unexpected_failure_in_the_lane_is_a_json_500(world, client, monkeypa
     assert r.status_code == 500
     assert r.get_json()["error"] == "server_error" and "boom" not in r.get_data(as_text=True)
     assert r.headers["Cache-Control"] == "no-store"
+
+
+def test_the_lane_reads_the_form_as_flask_would(world, client, sessions, ctx) -> None:
+    """The lane parses the form itself (``urllib.parse.parse_qsl``): percent-encoding and
+    ``+``, an empty value, client_secret_post's credentials in the body, and a body that
+    is not UTF-8 (handed on to Flask, which answers it) all come out as through Flask."""
+    app, _ = world
+    http = app.test_client()
+    form = "application/x-www-form-urlencoded"
+    r = http.post("/oauth/token", data="grant_type=client%5Fcredentials&scope=dir%65ctory&x=",
+                  content_type=form, headers=basic(*client))
+    assert r.status_code == 200 and r.get_json()["scope"] == "directory"
+    r = http.post("/oauth/token", data="grant_type=client_credentials&scope=directory+openid",
+                  content_type=form, headers=basic(*client))
+    assert r.status_code == 400 and r.get_json()["error"] == "invalid_scope"  # "+" is a space
+    with sessions.begin() as s:
+        posted, secret = apps.create_client(s, ctx, apps.ClientSpec(
+            name="人事系统", scope=("directory",), status="online",
+            auth_method="client_secret_post"))
+        client_id = posted.client_id
+    assert secret is not None
+    r = http.post("/oauth/token", data={"grant_type": "client_credentials",
+                                        "client_id": client_id, "client_secret": secret})
+    assert r.status_code == 200, r.get_json()
+    r = http.post("/oauth/token", data={"grant_type": "client_credentials",
+                                        "client_id": client_id, "client_secret": secret + "x"})
+    assert r.status_code == 401 and r.get_json()["error"] == "invalid_client"
+    r = http.post("/oauth/token", data=b"grant_type=client_credentials&scope=\xff\xfe",
+                  content_type=form, headers=basic(*client))
+    assert r.status_code in (200, 400) and r.headers["Cache-Control"] == "no-store"
+    assert "error" in r.get_json() or "access_token" in r.get_json()
