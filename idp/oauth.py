@@ -53,6 +53,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm import sessionmaker
 from werkzeug.datastructures import EnvironHeaders
 from werkzeug.datastructures import MultiDict
+from werkzeug.http import HTTP_STATUS_CODES
 
 from directory import apps
 from directory import audit
@@ -132,6 +133,13 @@ class Server(AuthorizationServer):
                 and app_policy.PRIVATE_KEY_JWT not in methods):
             methods = [app_policy.PRIVATE_KEY_JWT, *methods]
         return super().authenticate_client(request, methods, endpoint)
+
+    def handle_response(self, status_code: int, payload: Any, headers: Any) -> Any:
+        """Flask's response, or on the lane (``TokenLane``) the parts of one: the lane
+        writes them to WSGI itself."""
+        if g.get("lane"):
+            return LaneAnswer(status_code, payload, headers)
+        return super().handle_response(status_code, payload, headers)
 
     def create_oauth2_request(self, request: Any) -> OAuth2Request:
         """The request given (``TokenLane``'s, outside Flask's request context), else
@@ -377,22 +385,45 @@ class TokenLane:
         if form is None or form.get("grant_type") not in LANE_GRANTS:
             environ["wsgi.input"] = BytesIO(body)
             return self.inner(environ, start_response)
-        return self._token(LaneRequest(environ, form))(environ, start_response)
-
-    def _token(self, request: LaneRequest) -> Response:
         with self.app.app_context():
-            web.assign_request_id(request.headers)
-            g.remote_addr = request.remote_addr
-            autocommit = self.app.extensions.get("idp.oauth.lane")
-            if autocommit is not None:  # PostgreSQL: reads, and a refresh's one write
-                g.oauth_session = autocommit()
-            try:
-                response = self.server.create_token_response(request)
-            except Exception:  # noqa: BLE001 - as Flask's handler in ``idp.app``
-                response = web.unexpected()
-            finally:
-                _close(None)
-            return _no_store(web.stamp(response))
+            g.lane = True
+            answer = self._token(LaneRequest(environ, form))
+            if isinstance(answer, Response):
+                return _no_store(web.stamp(answer))(environ, start_response)
+            body = (answer.payload if isinstance(answer.payload, str)
+                    else json.dumps(answer.payload)).encode()
+            headers = [(k, v) for k, v in answer.headers if k not in _LANE_HEADERS]
+            headers += [("Content-Type", "application/json"), ("Cache-Control", "no-store"),
+                        ("Pragma", "no-cache"), ("Content-Length", str(len(body))),
+                        ("X-Request-ID", g.request_id), ("X-Content-Type-Options", "nosniff")]
+        start_response(f"{answer.status} {HTTP_STATUS_CODES[answer.status].upper()}", headers)
+        return [body]
+
+    def _token(self, request: LaneRequest) -> LaneAnswer | Response:
+        web.assign_request_id(request.headers)
+        g.remote_addr = request.remote_addr
+        autocommit = self.app.extensions.get("idp.oauth.lane")
+        if autocommit is not None:  # PostgreSQL: reads, and a refresh's one write
+            g.oauth_session = autocommit()
+        try:
+            answer: LaneAnswer | Response = self.server.create_token_response(request)
+        except Exception:  # noqa: BLE001 - as Flask's handler in ``idp.app``
+            answer = web.unexpected()
+        finally:
+            _close(None)
+        return answer
+
+
+_LANE_HEADERS = frozenset({"Content-Type", "Cache-Control", "Pragma", "Content-Length"})
+
+
+@dataclass(frozen=True)
+class LaneAnswer:
+    """What authlib would make a Flask response of (``Server.handle_response``)."""
+
+    status: int
+    payload: Any
+    headers: list[tuple[str, str]]
 
 
 class LanePayload(OAuth2Payload):
