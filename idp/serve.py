@@ -1,4 +1,8 @@
-"""gunicorn as a library: ``idp serve`` runs the app under N worker processes."""
+"""``idp serve``: the app under N worker processes, by gunicorn (``gthread`` workers, the
+default) or granian (its HTTP layer in Rust, Python threads only for the app: a fraction of
+gunicorn's CPU per request, bench/README.md). Either way every worker builds the app once,
+starts the purge loop and freezes what it loaded out of the garbage collector's sight
+(``_worker_app``)."""
 
 from __future__ import annotations
 
@@ -20,19 +24,44 @@ class _Server(BaseApplication):
             self.cfg.set(key, value)
 
     def load(self) -> Any:
-        from idp import purge
-        from idp.app import create_app
-        from idp.app import runtime
+        return _worker_app(self.settings)
 
-        app = create_app(self.settings)
-        # every worker tries; the database lease lets one purge run per interval
-        purge.start_background(runtime(app).sessions)
-        # What is loaded now (modules, the app, SQLAlchemy's mappers and caches) lives as
-        # long as the worker: frozen out of the collector's sight, a full collection walks
-        # only what requests made. Unfrozen, a gen-2 pass over the whole heap held one SCIM
-        # page of 100 Users for ~90 ms more than the others (bench/README.md).
-        gc.freeze()
-        return app
+
+def _worker_app(settings: config.Settings) -> Any:
+    from idp import purge
+    from idp.app import create_app
+    from idp.app import runtime
+
+    app = create_app(settings)
+    # every worker tries; the database lease lets one purge run per interval
+    purge.start_background(runtime(app).sessions)
+    # What is loaded now (modules, the app, SQLAlchemy's mappers and caches) lives as
+    # long as the worker: frozen out of the collector's sight, a full collection walks
+    # only what requests made. Unfrozen, a gen-2 pass over the whole heap held one SCIM
+    # page of 100 Users for ~90 ms more than the others (bench/README.md).
+    gc.freeze()
+    return app
+
+
+def granian_app() -> Any:
+    """granian's factory (``idp.serve:granian_app``), called in each worker process: the
+    settings from the environment and the configuration file, as ``idp serve`` read them."""
+    return _worker_app(config.load())
+
+
+def run_granian(host: str, port: int, workers: int, threads: int) -> None:
+    """granian's WSGI server: ``threads`` Python threads a worker run the app, so one
+    request waiting on the database does not idle the core; the access log as gunicorn's
+    (one line a request, with the request id)."""
+    from granian import Granian
+    from granian.constants import Interfaces
+
+    Granian("idp.serve:granian_app", address=host, port=port, interface=Interfaces.WSGI,
+            workers=workers, blocking_threads=threads, factory=True, websockets=False,
+            log_access=True,
+            log_access_format='%(addr)s "%(method)s %(path)s %(protocol)s" %(status)d '
+                              '%(dt_ms).1fms',
+            respawn_failed_workers=True).serve()
 
 
 def run_gunicorn(settings: config.Settings, host: str, port: int, workers: int,
