@@ -1,8 +1,8 @@
 """#4 benchmark: the token endpoint and sign-in per server core, measured with wrk on loopback.
 
-* client credentials tokens/s: ours (``idp serve`` with one gunicorn worker process and
-  ``--threads`` gthread threads, default 8: "per core" is one process on one CPU) against the
-  peer, panva's oidc-provider (npm, ``bench/oidc``, one Node.js process), both issuing ES256
+* client credentials tokens/s: ours (``idp serve`` with one worker process, ``--server``
+  granian (default) or gunicorn, ``--threads`` threads, default 3: "per core" is one process
+  on one CPU) against the peer, panva's oidc-provider (npm, ``bench/oidc``, one Node.js process), both issuing ES256
   JWT access tokens, in the same run; target ≥ 1.5× the peer;
 * refresh grants/s on the database given (target ≥ 1,000 on PostgreSQL): each request
   redeems a different refresh token (rotation makes every token single use), pre-made as
@@ -183,11 +183,11 @@ def environment(url: str, base: str) -> dict[str, str]:
             "IDP_CONFIG": "/nonexistent/idp.toml"}
 
 
-def serve_ours(port: int, threads: int) -> list[str]:
-    """Our server: one gunicorn worker pinned to CPU 1."""
+def serve_ours(port: int, threads: int, server: str = "gunicorn") -> list[str]:
+    """Our server: one worker process (gunicorn's or granian's) pinned to CPU 1."""
     idp = str(ROOT / ".venv" / "bin" / "idp")
-    return pinned(1, [idp, "serve", "--host", "127.0.0.1", "--port", str(port),
-                      "--workers", "1", "--threads", str(threads)])
+    return pinned(1, [idp, "serve", "--server", server, "--host", "127.0.0.1",
+                      "--port", str(port), "--workers", "1", "--threads", str(threads)])
 
 
 def record(name: str, load_before: object, args: argparse.Namespace, data: dict) -> None:
@@ -280,8 +280,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run")
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--refresh-tokens", type=int, default=40000)
-    parser.add_argument("--threads", type=int, default=8,
-                        help="gthread threads of our one worker process (idp serve --threads)")
+    parser.add_argument("--threads", type=int, default=3,
+                        help="threads of our one worker process (idp serve --threads)")
+    parser.add_argument("--server", choices=("gunicorn", "granian"), default="granian",
+                        help="our HTTP server (idp serve --server)")
     args = parser.parse_args(argv)
     for tool in ("wrk", "node"):
         if shutil.which(tool) is None:
@@ -301,7 +303,7 @@ def main(argv: list[str] | None = None) -> int:
     cc_body = "grant_type=client_credentials&scope=directory"
     peer_secret = secrets.token_urlsafe(32)
     with tempfile.TemporaryDirectory() as tmp, \
-            process(serve_ours(ours, args.threads), environment(args.url, base)), \
+            process(serve_ours(ours, args.threads, args.server), environment(args.url, base)), \
             process(pinned(1, ["node", str(PEER / "provider.mjs"), str(peer), "bench-client",
                                peer_secret])):
         work = Path(tmp)

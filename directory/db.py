@@ -263,9 +263,13 @@ class Fast:
         assert raw is not None
         cursor, parameters = raw.cursor(), compiled.parameters(params)
         events = connection.dispatch  # the engine's cursor events fire as for any statement
-        events.before_cursor_execute(connection, cursor, compiled.sql, parameters, None, False)
+        if events.before_cursor_execute:
+            events.before_cursor_execute(connection, cursor, compiled.sql, parameters, None,
+                                         False)
         cursor.execute(compiled.sql, parameters)
-        events.after_cursor_execute(connection, cursor, compiled.sql, parameters, None, False)
+        if events.after_cursor_execute:
+            events.after_cursor_execute(connection, cursor, compiled.sql, parameters, None,
+                                        False)
         return cursor, compiled
 
     def first(self, session: Session, params: dict[str, Any]) -> tuple[Any, ...] | None:
