@@ -26,14 +26,16 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import bindparam
 from sqlalchemy import event as sa_event
+from sqlalchemy import func
 from sqlalchemy import select
-from sqlalchemy import text
 from sqlalchemy.orm import ORMExecuteState
 from sqlalchemy.orm import Session
 from sqlalchemy.orm import SessionTransaction
 
-from directory.db import insert_many
+from directory.db import Fast
+from directory.db import insert_rows
 from directory.db import utcnow
 from directory.models import AuditEvent
 
@@ -143,9 +145,16 @@ def record(
     return event
 
 
+# The chain's statements, compiled once per dialect and run on the driver's cursor
+# (db.Fast): every writing request runs them.
+_LOCK = Fast(select(func.pg_advisory_xact_lock(bindparam("k"))))
+_HEAD = Fast(select(AuditEvent.seq, AuditEvent.hash).where(
+    AuditEvent.seq == select(func.max(AuditEvent.seq)).scalar_subquery()))
+
+
 def _lock_chain(session: Session) -> None:
     if session.get_bind().dialect.name == "postgresql":
-        session.connection().execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCK_KEY})
+        _LOCK.first(session, {"k": _LOCK_KEY})
 
 
 def _chain(session: Session) -> None:
@@ -156,9 +165,7 @@ def _chain(session: Session) -> None:
         return
     session.flush()
     _lock_chain(session)
-    head_row = session.connection().execute(
-        select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)
-    ).first()
+    head_row = _HEAD.first(session, {})
     seq, prev = (head_row[0], head_row[1]) if head_row else (0, GENESIS_HASH)
     rows = []
     for _tx, event in queued:
@@ -166,7 +173,7 @@ def _chain(session: Session) -> None:
         event.seq, event.prev_hash = seq, prev
         event.hash = prev = compute_hash(event)
         rows.append({c: getattr(event, c) for c in _COLUMNS})
-    insert_many(session, AuditEvent.__table__, rows)
+    insert_rows(session, AuditEvent.__table__, rows)
 
 
 @sa_event.listens_for(Session, "before_commit")

@@ -30,6 +30,7 @@ from sqlalchemy import event
 from sqlalchemy import insert as sa_insert
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.orm import Session
@@ -315,3 +316,39 @@ class _Compiled:
             if values[i] is not None:
                 values[i] = process(values[i])
         return tuple(values)
+
+
+# Rows up to this many go in as one multi-row INSERT on the driver's cursor (insert_rows),
+# of at most FEW_SHAPES shapes (table, columns, rows) kept: the columns follow the fields
+# a client sets, so the shapes are bounded here, not by what clients send.
+FEW = 8
+FEW_SHAPES = 512
+_FEW: dict[tuple[Any, tuple[str, ...], int], Fast] = {}
+
+
+def insert_rows(session: Session, table: Any, rows: list[dict[str, Any]]
+                ) -> list[dict[str, Any]]:
+    """``insert_many``; up to ``FEW`` rows as one multi-row INSERT compiled once per table,
+    columns and number of rows and run by ``Fast`` (what one created SCIM User writes a
+    table, #5: SQLAlchemy's executemany costs ~0.2 ms of CPU a statement more). A refusal
+    by the database raises SQLAlchemy's exception for it (``IntegrityError``,
+    ``DataError``…), as an INSERT through SQLAlchemy would."""
+    if not rows or len(rows) > FEW:
+        return insert_many(session, table, rows)
+    rows = _with_defaults(table, rows)
+    given = set().union(*(r.keys() for r in rows))
+    keys = tuple(c.key for c in table.columns if c.key in given)
+    stmt = _FEW.get((table, keys, len(rows)))
+    if stmt is None:
+        if len(_FEW) >= FEW_SHAPES:
+            return insert_many(session, table, rows)
+        stmt = _FEW[(table, keys, len(rows))] = Fast(sa_insert(table).values(
+            [{k: bindparam(f"{k}_{i}", type_=table.c[k].type) for k in keys}
+             for i in range(len(rows))]))
+    params = {f"{k}_{i}": row.get(k) for i, row in enumerate(rows) for k in keys}
+    dbapi = session.get_bind().dialect.loaded_dbapi
+    try:
+        stmt.run(session, params)
+    except dbapi.Error as exc:
+        raise DBAPIError.instance(str(stmt.statement), params, exc, dbapi.Error) from exc
+    return rows

@@ -26,7 +26,7 @@ from directory import audit
 from directory import classes
 from directory import queries
 from directory import tree
-from directory.db import insert_many
+from directory.db import insert_rows
 from directory.db import utcnow
 from directory.errors import DomainError
 from directory.errors import conflict
@@ -261,8 +261,8 @@ def add_prepared(session: Session, ctx: audit.Context, batch: list[Batched | Dom
                     b.node.id))
             b.person.visibility_class = classes_at[b.node.id]
     _insert_people(session, [b.person for b in added])
-    if added:  # one executemany; the post carries its person's class (Post.person_class)
-        insert_many(session, Post.__table__, [
+    if added:  # one statement (db.insert_rows); the post carries its person's class (Post.person_class)
+        insert_rows(session, Post.__table__, [
             {"id": uuid.uuid4(), "person_class": b.person.visibility_class,
              **_post_row(b.person.id, b.node, PostKind.PRIMARY, b.spec)} for b in added])
     for b in added:
@@ -282,11 +282,12 @@ def _class_at(session: Session, node: Node, lineage: Sequence[Node] | None
 
 
 def _insert_people(session: Session, people: list[Person]) -> None:
-    """The new people's rows, by ``db.insert_many`` (COPY on PostgreSQL), then each entity
-    in the session as if loaded: every column set (defaults too), nothing left to flush."""
+    """The new people's rows, by ``db.insert_rows`` (COPY on PostgreSQL for many), then
+    each entity in the session as if loaded: every column set (defaults too), nothing
+    left to flush."""
     session.flush()  # what the transaction holds before them (their posts' nodes…)
     columns = [c.key for c in Person.__table__.columns]
-    rows = insert_many(session, Person.__table__, [
+    rows = insert_rows(session, Person.__table__, [
         {k: p.__dict__[k] for k in columns if k in p.__dict__} for p in people])
     for person, row in zip(people, rows, strict=True):
         state = person.__dict__  # the defaults it lacks, as loaded values (no history)

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from directory import accounts
 from directory import apps
 from directory import audit
-from directory.db import insert_many
+from directory.db import insert_rows
 from directory.db import utcnow
 from directory.errors import DomainError
 from directory.errors import conflict
@@ -132,8 +132,8 @@ def add_identities(session: Session, ctx: audit.Context,
     """``set_user_name`` (and ``set_enterprise`` with an employeeNumber and no manager) for
     people added in this transaction, as one batch (SCIM Bulk, #5): one flush, the same
     audit records. ``rows``: (person id, userName, employeeNumber)."""
-    if rows:  # one executemany (see add_accounts)
-        insert_many(session, ScimIdentity.__table__, [
+    if rows:  # one statement (see add_accounts)
+        insert_rows(session, ScimIdentity.__table__, [
             {"person_id": pid, "user_name": name.strip(), "user_name_key": name.strip().lower(),
              "employee_number": number, "manager_id": None} for pid, name, number in rows])
     for pid, name, number in rows:
@@ -154,9 +154,9 @@ def add_accounts(session: Session, settings: DirectorySettings, ctx: audit.Conte
     took, else the DomainError ``accounts.create`` raises. ``taken``: the account names
     that exist among at least each item's first candidate, found by the caller in this
     transaction with its other checks (``scim_store.taken``; the unique index catches a
-    concurrent twin). The rows go in as one executemany (the ORM would send one statement
-    of all rows with RETURNING, whose text the driver parses slowly); returns the new
-    accounts' (id, username)."""
+    concurrent twin). The rows go in by ``db.insert_rows`` (the ORM would send one
+    statement of all rows with RETURNING, whose text the driver parses slowly); returns
+    the new accounts' (id, username)."""
     refusal = check_new_account("user", None, utcnow(), settings.accounts)
     if refusal is not None:
         raise invalid(refusal.code, refusal.message, refusal.field)
@@ -176,7 +176,7 @@ def add_accounts(session: Session, settings: DirectorySettings, ctx: audit.Conte
         rows.append({"id": account_id, "username": free, "type": AccountType.USER,
                      "person_id": pid, "must_change_password": True})
     if rows:
-        insert_many(session, Account.__table__, rows)
+        insert_rows(session, Account.__table__, rows)
     for row in rows:
         audit.record(session, "account.created", ctx, target_type="account",
                      target_id=row["id"], summary={

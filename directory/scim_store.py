@@ -24,6 +24,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from dataclasses import field
 from typing import Any
+from typing import NamedTuple
 from typing import cast
 
 from sqlalchemy import ColumnElement
@@ -72,14 +73,31 @@ from policies.delegation import Grant
 __all__ = ["Session", "IntegrityError", "DataError"]
 
 
+class AppRow(NamedTuple):
+    """What a SCIM client's requests need of its app, as a plain row."""
+
+    id: uuid.UUID
+    client_id: str
+    unit_node_id: uuid.UUID | None
+    status: AppStatus
+
+
+class ScopeNode(NamedTuple):
+    """What a SCIM client's requests need of a node of its scope, as a plain row."""
+
+    id: uuid.UUID
+    parent_id: uuid.UUID | None
+    path: str
+
+
 @dataclass(frozen=True)
 class Client:
     """A SCIM client: the app, what it sees, and its grant over the tree (its scopes with
     every permission; a client whose scope holds the root maintains the central levels)."""
 
-    app: App
+    app: App | AppRow
     access: pv.AppAccess
-    scope_nodes: tuple[Node, ...]
+    scope_nodes: tuple[Node | ScopeNode, ...]
 
     @property
     def actor(self) -> str:
@@ -97,7 +115,7 @@ class Client:
         return Grant(scopes=self.access.scopes, permissions=ALL)
 
     @property
-    def home(self) -> Node | None:
+    def home(self) -> Node | ScopeNode | None:
         """Where a User created without posts is placed: the app's unit when it is in
         scope, else the first scope node."""
         for node in self.scope_nodes:
@@ -106,19 +124,22 @@ class Client:
         return self.scope_nodes[0] if self.scope_nodes else None
 
 
-_CLIENT = (select(App, Node).outerjoin(AppDirectoryScope, AppDirectoryScope.app_id == App.id)
+_CLIENT = (select(App.id, App.client_id, App.unit_node_id, App.status, Node.id, Node.parent_id,
+                  Node.path)
+           .outerjoin(AppDirectoryScope, AppDirectoryScope.app_id == App.id)
            .outerjoin(Node, and_(Node.id == AppDirectoryScope.node_id,
                                  Node.status == NodeStatus.ACTIVE))
            .where(App.client_id == bindparam("client_id")).order_by(Node.path))
 
 
 def load_client(session: Session, client_id: str) -> Client | None:
-    """The app and its active scope nodes in one statement (every request authenticates)."""
-    rows = session.execute(_CLIENT, {"client_id": client_id}).all()
-    if not rows or rows[0][0].status != AppStatus.ONLINE:
+    """The app and its active scope nodes in one statement of plain columns (every request
+    authenticates: no ORM entities to load)."""
+    rows = session.connection().execute(_CLIENT, {"client_id": client_id}).all()
+    if not rows or rows[0][3] != AppStatus.ONLINE:
         return None
-    app = rows[0][0]
-    scopes = [n for _app, n in rows if n is not None]
+    app = AppRow(*rows[0][:4])
+    scopes = [ScopeNode(*r[4:]) for r in rows if r[4] is not None]
     access = pv.AppAccess(app_id=str(app.id), scopes=tuple(dv.tokens(n.path) for n in scopes))
     return Client(app=app, access=access, scope_nodes=tuple(scopes))
 

@@ -172,14 +172,15 @@ def check_active(doc: dict[str, Any]) -> bool | None:
 
 def wanted_posts(call: Call, doc: dict[str, Any]) -> list[posts.PostWish]:
     """The posts a new User asks for; none asked: a primary post at the client's home
-    node (the top of its scope)."""
+    node (the top of its scope), read with its lineage as a named OrgUnit is."""
     wishes = posts.wanted(call, doc)
     if wishes is not None:
         return wishes
     home = call.client.home
-    if home is None:
+    node = posts.visible_node(call, str(home.id)) if home is not None else None
+    if node is None:
         raise errors.invalid_value("the client has no scope to place a User in")
-    return [posts.PostWish("primary", home.id, None, 0, None, None)]
+    return [posts.PostWish("primary", node.id, None, 0, None, None)]
 
 
 def create(call: Call, doc: dict[str, Any]) -> Person:
