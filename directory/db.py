@@ -292,6 +292,10 @@ class Fast:
 class _Compiled:
     def __init__(self, statement: Any, dialect: Any) -> None:
         compiled = statement.compile(dialect=dialect)
+        if any(b.expanding or b.literal_execute for b in compiled.binds.values()):
+            raise ValueError("db.Fast runs statements whose parameters are all plain binds")
+        if compiled.insert_prefetch or compiled.update_prefetch:
+            raise ValueError("db.Fast computes no column defaults: give every column a value")
         self.sql: str = compiled.string
         names = list(compiled.positiontup or []) if dialect.positional else [
             name for name in compiled.binds]
