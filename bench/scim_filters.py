@@ -173,6 +173,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--budget", type=float, default=300,
                         help="seconds at most per measured filter")
     parser.add_argument("--threads", type=int, default=8)
+    parser.add_argument("--server", choices=("gunicorn", "granian"), default="gunicorn",
+                        help="our HTTP server (idp serve --server)")
     args = parser.parse_args(argv)
     if shutil.which("taskset"):
         os.sched_setaffinity(0, {0})
@@ -194,7 +196,7 @@ def main(argv: list[str] | None = None) -> int:
         "name_sw_zhang_100": [path('name.formatted sw "张"', "&count=100")] * args.sw_samples,
     }
     results: dict[str, dict] = {}
-    with process(serve_ours(port, args.threads), environment(args.url, base)):
+    with process(serve_ours(port, args.threads, args.server), environment(args.url, base)):
         wait_up(base + "/healthz", 60)
         conn = http.client.HTTPConnection(f"127.0.0.1:{port}", timeout=60)
         for name, paths in cases.items():

@@ -1,7 +1,7 @@
 """#5 benchmark: SCIM provisioning throughput, users/s, ours against the peer in one run.
 
 * ours, single POSTs: ``POST /scim/v2/Users``, one user a request, to ``idp serve
-  --workers 1`` (one gunicorn process, ``--threads`` gthread threads) persisting to the
+  --workers 1`` (one worker process, ``--server``, ``--threads`` threads) persisting to the
   database given (PostgreSQL in production);
 * ours, Bulk: ``POST /scim/v2/Bulk`` with ``--bulk-size`` POST operations a request
   (1,000 = our advertised maxOperations), the same kind of users;
@@ -283,7 +283,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--clients", type=int, default=8, help="client threads (connections)")
     parser.add_argument("--bulk-clients", type=int, default=2)
     parser.add_argument("--threads", type=int, default=8,
-                        help="gthread threads of our one worker process (idp serve --threads)")
+                        help="threads of our one worker process (idp serve --threads)")
+    parser.add_argument("--server", choices=("gunicorn", "granian"), default="gunicorn",
+                        help="our HTTP server (idp serve --server)")
     parser.add_argument("--timeout", type=float, default=30,
                         help="seconds a single POST may take (Bulk: 10× that)")
     parser.add_argument("--phases", default="peer_single,ours_single,ours_bulk",
@@ -333,7 +335,7 @@ def main(argv: list[str] | None = None) -> int:
             wait_up(peer_base + "/ServiceProviderConfig")
             yield
 
-    with process(serve_ours(ours, args.threads), environment(args.url, base)):
+    with process(serve_ours(ours, args.threads, args.server), environment(args.url, base)):
         wait_up(base + "/healthz")
         headers = {"Authorization": "Bearer " + token(base, client_id, secret),
                    "Content-Type": "application/scim+json"}
