@@ -46,8 +46,6 @@ _PENDING = "audit.pending"  # session.info key: [(transaction queued in, record)
 SENSITIVE_KEYS = frozenset(
     {"password", "password_hash", "id_number", "mobile", "totp_secret", "secret", "token"}
 )
-_COLUMNS = ("seq", "at", "actor", "on_behalf_of", "action", "target_type", "target_id",
-            "summary", "source_ip", "request_id", "prev_hash", "hash")
 log = logging.getLogger(__name__)
 
 
@@ -117,6 +115,14 @@ def compute_hash(event: AuditEvent | Queued) -> str:
     return hashlib.sha256(_canonical(event)).hexdigest()
 
 
+def _row(e: Queued) -> dict[str, Any]:
+    """The ``audit_events`` row of a chained record (a Bulk of 1,000 Users writes 3,000)."""
+    return {"seq": e.seq, "at": e.at, "actor": e.actor, "on_behalf_of": e.on_behalf_of,
+            "action": e.action, "target_type": e.target_type, "target_id": e.target_id,
+            "summary": e.summary, "source_ip": e.source_ip, "request_id": e.request_id,
+            "prev_hash": e.prev_hash, "hash": e.hash}
+
+
 def record(
     session: Session,
     action: str,
@@ -172,7 +178,7 @@ def _chain(session: Session) -> None:
         seq += 1
         event.seq, event.prev_hash = seq, prev
         event.hash = prev = compute_hash(event)
-        rows.append({c: getattr(event, c) for c in _COLUMNS})
+        rows.append(_row(event))
     insert_rows(session, AuditEvent.__table__, rows)
 
 

@@ -19,7 +19,6 @@ from pypinyin import lazy_pinyin
 from sqlalchemy import delete
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from sqlalchemy.orm import make_transient_to_detached
 
 from directory import accounts
 from directory import audit
@@ -282,20 +281,18 @@ def _class_at(session: Session, node: Node, lineage: Sequence[Node] | None
 
 
 def _insert_people(session: Session, people: list[Person]) -> None:
-    """The new people's rows, by ``db.insert_rows`` (COPY on PostgreSQL for many), then
-    each entity in the session as if loaded: every column set (defaults too), nothing
-    left to flush."""
+    """The new people's rows, by ``db.insert_rows`` (COPY on PostgreSQL for many); each
+    entity gets every column as written (defaults too) and stays out of the session
+    (nothing to flush; a later read in the transaction loads the row)."""
     session.flush()  # what the transaction holds before them (their posts' nodes…)
     columns = [c.key for c in Person.__table__.columns]
     rows = insert_rows(session, Person.__table__, [
         {k: p.__dict__[k] for k in columns if k in p.__dict__} for p in people])
     for person, row in zip(people, rows, strict=True):
-        state = person.__dict__  # the defaults it lacks, as loaded values (no history)
+        state = person.__dict__  # the defaults it lacks, as plain values (no history)
         for key in columns:
             if key not in state:
                 state[key] = row.get(key)
-        make_transient_to_detached(person)
-        session.add(person)
 
 
 def _refuse_taken(out: list[Batched | DomainError], taken: Mapping[str, set[str]]) -> None:

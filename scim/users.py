@@ -35,6 +35,7 @@ from scim.call import as_text
 
 TEXT_FIELDS = ("office_phone", "email", "rank", "position", "position_level",
                "political_status", "leadership_division", "role", "external_id")
+_SPACE_OR_CONTROL = re.compile(r"[\s\x00-\x1f]")  # \s: what str.isspace() calls space
 GOV_KEYS = {"gender": "gender", "staffing_type": "staffingType", "rank": "rank",
             "position_level": "positionLevel", "political_status": "politicalStatus",
             "leadership_division": "leadershipDivision", "role": "role",
@@ -132,7 +133,7 @@ def check_user_name(value: Any) -> str:
     if not isinstance(value, str) or not value.strip():
         raise errors.invalid_value("userName is required")
     text = value.strip()
-    if len(text) > 255 or any(c.isspace() or ord(c) < 32 for c in text):
+    if len(text) > 255 or _SPACE_OR_CONTROL.search(text):
         raise errors.invalid_value("userName: at most 255 characters, no spaces")
     return text
 
