@@ -31,10 +31,12 @@ from flask import current_app
 from flask import g
 from flask import has_request_context
 from flask import request as flask_request
+from sqlalchemy import LABEL_STYLE_TABLENAME_PLUS_COL
 from sqlalchemy import Table
 from sqlalchemy import bindparam
 from sqlalchemy import insert
 from sqlalchemy import select
+from sqlalchemy import true
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
@@ -45,6 +47,7 @@ from directory.db import Fast
 from directory.db import rowcount
 from directory.db import utcnow
 from directory.models import Account
+from directory.models import App
 from directory.models import AuthorizationCode
 from directory.models import BrowserSession
 from directory.models import OAuthGrant
@@ -262,7 +265,7 @@ _TOKENS = cast(Table, RefreshToken.__table__)
 _NEW_REFRESH_TOKEN = Fast(insert(_TOKENS).values(
     token_hash=bindparam("new_hash"), grant_id=bindparam("grant_id"),
     created_at=bindparam("now"), expires_at=bindparam("expires_at")))
-_REFRESH_FAMILY = Fast(
+_FAMILY = (
     select(RefreshToken.used_at, RefreshToken.expires_at,
            *(getattr(OAuthGrant, name) for name in GrantRow._fields),
            *(getattr(Account, name) for name in accounts.AccountRow._fields),
@@ -271,6 +274,14 @@ _REFRESH_FAMILY = Fast(
     .join(Account, Account.id == OAuthGrant.account_id)
     .outerjoin(BrowserSession, BrowserSession.id == OAuthGrant.session_id)
     .where(RefreshToken.token_hash == bindparam("token_hash")))
+_REFRESH_FAMILY = Fast(_FAMILY)
+# The token lane's refresh: the client's row and the presented token's family in one
+# statement (the family outer-joined, all NULL when there is no such token). The family
+# is only looked at after the client authenticated, as ``refresh_family``'s would be.
+_FAMILY_ROW = _FAMILY.set_label_style(LABEL_STYLE_TABLENAME_PLUS_COL).subquery("family")
+_CLIENT_AND_FAMILY = Fast(
+    select(*(getattr(App, name) for name in apps.AppRow._fields), *_FAMILY_ROW.c)
+    .outerjoin(_FAMILY_ROW, true()).where(App.client_id == bindparam("client_id")))
 _GRANT_COLUMNS = slice(2, 2 + len(GrantRow._fields))
 _ACCOUNT_COLUMNS = slice(_GRANT_COLUMNS.stop, _GRANT_COLUMNS.stop + len(accounts.AccountRow._fields))
 _MARK_USED = (update(_TOKENS)
@@ -318,19 +329,44 @@ def find_refresh_token(session: Session, raw: str) -> RefreshToken | None:
     return session.get(RefreshToken, digest(raw)) if 20 <= len(raw) <= 100 else None
 
 
-def refresh_family(session: Session, raw: str) -> RefreshRecord | None:
-    """A refresh token with its grant, account and the browser session's ``amr``, in one
-    statement (the refresh grant's only read besides the client)."""
-    if not 20 <= len(raw) <= 100:
-        return None
-    token_hash = digest(raw)
-    row = _REFRESH_FAMILY.first(session, {"token_hash": token_hash})
-    if row is None:
-        return None
+def _presentable(raw: str) -> bool:
+    return 20 <= len(raw) <= 100
+
+
+def _family(token_hash: str, row: tuple[Any, ...]) -> RefreshRecord:
     amr = row[-1]
     return RefreshRecord(token_hash, row[0], row[1], GrantRow(*row[_GRANT_COLUMNS]),
                          accounts.AccountRow(*row[_ACCOUNT_COLUMNS]),
                          tuple(amr.split()) if amr else ())
+
+
+def refresh_family(session: Session, raw: str) -> RefreshRecord | None:
+    """A refresh token with its grant, account and the browser session's ``amr``, in one
+    statement (the refresh grant's only read besides the client)."""
+    prefetched = g.pop("refresh_prefetched", None)
+    if prefetched is not None and prefetched[0] == raw:
+        return cast(RefreshRecord | None, prefetched[1])
+    if not _presentable(raw):
+        return None
+    token_hash = digest(raw)
+    row = _REFRESH_FAMILY.first(session, {"token_hash": token_hash})
+    return None if row is None else _family(token_hash, row)
+
+
+def client_prefetching_family(session: Session, client_id: str, raw: str) -> apps.AppRow | None:
+    """The client's row (``apps.client_row``), read in one statement with the family of
+    the refresh token ``raw`` presented with it, which ``refresh_family`` then returns for
+    that token instead of reading it (#4: one statement less a refresh)."""
+    if not _presentable(raw):
+        return apps.client_row(session, client_id)
+    token_hash = digest(raw)
+    row = _CLIENT_AND_FAMILY.first(session, {"client_id": client_id, "token_hash": token_hash})
+    if row is None:
+        return None
+    width = len(apps.AppRow._fields)
+    family = row[width:]
+    g.refresh_prefetched = (raw, None if family[2] is None else _family(token_hash, family))
+    return apps.AppRow(*row[:width])
 
 
 def audit_context(client_id: str) -> audit.Context:

@@ -172,7 +172,9 @@ def _close(_exc: BaseException | None) -> None:
 
 
 def _query_client(client_id: str) -> Client | None:
-    app = apps.client_row(_session(), client_id)
+    presented = g.get("presented_refresh_token")  # the lane's refresh: one read for both
+    app = (apps.client_row(_session(), client_id) if presented is None
+           else grants.client_prefetching_family(_session(), client_id, presented))
     if app is None or not app_policy.may_issue_tokens(app.status.value):
         return None
     return Client(app)
@@ -402,6 +404,8 @@ class TokenLane:
     def _token(self, request: LaneRequest) -> LaneAnswer | Response:
         web.assign_request_id(request.headers)
         g.remote_addr = request.remote_addr
+        if request.form.get("grant_type") == "refresh_token":
+            g.presented_refresh_token = request.form.get("refresh_token") or ""
         autocommit = self.app.extensions.get("idp.oauth.lane")
         if autocommit is not None:  # PostgreSQL: reads, and a refresh's one write
             g.oauth_session = autocommit()

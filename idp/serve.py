@@ -49,6 +49,11 @@ def granian_app() -> Any:
     return _worker_app(config.load())
 
 
+# A worker that has not stopped this long after SIGTERM is killed: granian waits forever
+# for one that got SIGTERM while still loading the app (it never starts its shutdown).
+KILL_AFTER_S = 15
+
+
 def run_granian(host: str, port: int, workers: int, threads: int) -> None:
     """granian's WSGI server: ``threads`` Python threads a worker run the app, so one
     request waiting on the database does not idle the core; the access log as gunicorn's
@@ -61,7 +66,7 @@ def run_granian(host: str, port: int, workers: int, threads: int) -> None:
             log_access=True,
             log_access_format='%(addr)s "%(method)s %(path)s %(protocol)s" %(status)d '
                               '%(dt_ms).1fms',
-            respawn_failed_workers=True).serve()
+            respawn_failed_workers=True, workers_kill_timeout=KILL_AFTER_S).serve()
 
 
 def run_gunicorn(settings: config.Settings, host: str, port: int, workers: int,
