@@ -10,7 +10,8 @@
 * password sign-ins/s (argon2id at the OWASP floor): ``POST /login`` with a valid CSRF
   pair, answered 302 with a new session (target ≥ 40).
 
-The servers run pinned to CPU 1 (``taskset``), wrk to CPU 0, every run bounded by
+The servers run pinned to CPU 1 (``taskset``), wrk to CPU 0, and a local PostgreSQL's
+processes are kept to CPU 0 for the run (``database_on``), every run bounded by
 ``--duration``. Each run appends one JSON line to ``bench/results/oidc_tokens.jsonl``.
 
     .venv/bin/python bench/oidc_tokens.py --url postgresql+psycopg://postgres@127.0.0.1:5432/bench_oidc
@@ -205,6 +206,53 @@ def pinned(cpu: int, args: list[str]) -> list[str]:
     return ["taskset", "-c", str(cpu), *args] if shutil.which("taskset") else args
 
 
+def _children(parent: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1]) == parent:
+                    found.append(int(entry.name))
+            except (OSError, IndexError, ValueError):
+                continue
+    return found
+
+
+@contextmanager
+def database_on(url: str, cpu: int) -> Iterator[None]:
+    """A local PostgreSQL's processes (the postmaster, so every backend it forks meanwhile,
+    and those running) kept to ``cpu`` for the run, then given back the CPUs they had: the
+    server under test has its core to itself, the database on the load generator's, as a
+    database server of its own would be in production. Nothing is done for SQLite or a
+    database on another machine."""
+    if not url.startswith("postgresql") or not hasattr(os, "sched_setaffinity"):
+        yield
+        return
+    engine = make_engine(url)
+    with engine.connect() as conn:
+        backend = int(conn.scalar(text("SELECT pg_backend_pid()")))
+    engine.dispose()
+    try:
+        postmaster = int(Path(f"/proc/{backend}/stat").read_text().rsplit(")", 1)[1].split()[1])
+        before = os.sched_getaffinity(postmaster)
+    except OSError:
+        yield  # not on this machine
+        return
+    for pid in [postmaster, *_children(postmaster)]:
+        try:
+            os.sched_setaffinity(pid, {cpu})
+        except OSError:
+            continue
+    try:
+        yield
+    finally:
+        for pid in [postmaster, *_children(postmaster)]:
+            try:
+                os.sched_setaffinity(pid, before)
+            except OSError:
+                continue
+
+
 def basic(client_id: str, secret: str) -> str:
     pair = f"{urllib.parse.quote(client_id)}:{urllib.parse.quote(secret)}"
     return "Basic " + base64.b64encode(pair.encode()).decode()
@@ -302,7 +350,7 @@ def main(argv: list[str] | None = None) -> int:
     results: dict[str, dict] = {}
     cc_body = "grant_type=client_credentials&scope=directory"
     peer_secret = secrets.token_urlsafe(32)
-    with tempfile.TemporaryDirectory() as tmp, \
+    with tempfile.TemporaryDirectory() as tmp, database_on(args.url, 0), \
             process(serve_ours(ours, args.threads, args.server), environment(args.url, base)), \
             process(pinned(1, ["node", str(PEER / "provider.mjs"), str(peer), "bench-client",
                                peer_secret])):
