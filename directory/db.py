@@ -32,6 +32,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import DisconnectionError
+from sqlalchemy.exc import StatementError
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.orm import Session
 from sqlalchemy.orm import mapped_column
@@ -245,7 +246,8 @@ class Fast:
     the same SQL, compiled once per dialect, with the same bind and result processing
     (each type's own ``bind_processor``/``result_processor`` for the dialect), in the session's
     transaction. Rows come back as tuples in the order of the statement's columns (a
-    SELECT's or a RETURNING's); ``run`` returns the DBAPI rowcount."""
+    SELECT's or a RETURNING's); ``run`` returns the DBAPI rowcount. The driver's errors are
+    raised as SQLAlchemy's (``_translated``)."""
 
     def __init__(self, statement: Any) -> None:
         self.statement = statement
@@ -267,7 +269,11 @@ class Fast:
         if events.before_cursor_execute:
             events.before_cursor_execute(connection, cursor, compiled.sql, parameters, None,
                                          False)
-        cursor.execute(compiled.sql, parameters)
+        try:
+            cursor.execute(compiled.sql, parameters)
+        except connection.dialect.loaded_dbapi.Error as exc:
+            cursor.close()
+            raise _translated(connection, raw, compiled.sql, parameters, exc) from exc
         if events.after_cursor_execute:
             events.after_cursor_execute(connection, cursor, compiled.sql, parameters, None,
                                         False)
@@ -287,6 +293,20 @@ class Fast:
             return int(cursor.rowcount)
         finally:
             cursor.close()
+
+
+def _translated(connection: Any, raw: Any, sql: str, parameters: Any,
+                exc: Exception) -> StatementError:
+    """The driver's error as SQLAlchemy raises it (``IntegrityError``, ``DataError``…, so a
+    refused write reads the same whoever ran it); a lost connection is invalidated, so that
+    the pool does not hand it out again."""
+    dialect = connection.dialect
+    lost = dialect.is_disconnect(exc, raw, None)
+    error = DBAPIError.instance(sql, parameters, exc, dialect.loaded_dbapi.Error,
+                                connection_invalidated=lost, dialect=dialect)
+    if lost:
+        connection.invalidate(exc)
+    return error
 
 
 class _Compiled:
@@ -349,10 +369,5 @@ def insert_rows(session: Session, table: Any, rows: list[dict[str, Any]]
         stmt = _FEW[(table, keys, len(rows))] = Fast(sa_insert(table).values(
             [{k: bindparam(f"{k}_{i}", type_=table.c[k].type) for k in keys}
              for i in range(len(rows))]))
-    params = {f"{k}_{i}": row.get(k) for i, row in enumerate(rows) for k in keys}
-    dbapi = session.get_bind().dialect.loaded_dbapi
-    try:
-        stmt.run(session, params)
-    except dbapi.Error as exc:
-        raise DBAPIError.instance(str(stmt.statement), params, exc, dbapi.Error) from exc
+    stmt.run(session, {f"{k}_{i}": row.get(k) for i, row in enumerate(rows) for k in keys})
     return rows

@@ -92,3 +92,24 @@ def test_what_it_cannot_run_is_refused(sessions) -> None:
             expanding.first(s, {"names": ["a"]})
         with pytest.raises(ValueError, match="column defaults"):
             defaulted.run(s, {"name": "a", "to_status": AccountStatus.FROZEN})
+
+
+def test_a_refusal_is_sqlalchemy_s_exception(sessions) -> None:
+    """The driver's error comes out as SQLAlchemy's (a taken key is an IntegrityError
+    wherever it was written), and the transaction can be rolled back and go on."""
+    from sqlalchemy.exc import IntegrityError
+
+    _account(sessions, "fast.three", dt.datetime(2027, 1, 1, tzinfo=dt.UTC))
+    again = db.Fast(insert(Account).values(
+        id=bindparam("id"), username=bindparam("name"), type=bindparam("type"),
+        status=bindparam("status"), expires_at=bindparam("expires"),
+        must_change_password=bindparam("must"), created_at=bindparam("now"),
+        updated_at=bindparam("now"), version=bindparam("version")))
+    now = dt.datetime.now(dt.UTC)
+    with sessions() as s:
+        with pytest.raises(IntegrityError):
+            again.run(s, {"id": uuid.uuid4(), "name": "fast.three", "now": now,
+                          "type": AccountType.TEMPORARY, "status": AccountStatus.ACTIVE,
+                          "expires": now, "must": True, "version": 1})
+        s.rollback()
+        assert BY_NAME.first(s, {"name": "fast.three"}) is not None
