@@ -187,7 +187,7 @@ def environment(url: str, base: str) -> dict[str, str]:
 def serve_ours(port: int, threads: int, server: str = "gunicorn") -> list[str]:
     """Our server: one worker process (gunicorn's or granian's) pinned to CPU 1."""
     idp = str(ROOT / ".venv" / "bin" / "idp")
-    return pinned(1, [idp, "serve", "--server", server, "--host", "127.0.0.1",
+    return pinned(1, [idp, "serve", "--server", server, "--no-access-log", "--host", "127.0.0.1",
                       "--port", str(port), "--workers", "1", "--threads", str(threads)])
 
 

@@ -96,8 +96,11 @@ def init() -> None:
 @click.option("--server", "server", type=click.Choice(["gunicorn", "granian"]),
               default="gunicorn", show_default=True,
               help="gunicorn (gthread workers) or granian (Rust HTTP layer, less CPU a request)")
+@click.option("--access-log/--no-access-log", default=True, show_default=True,
+              help="a line a request on stdout (off where the proxy in front logs requests)")
 @click.option("--debug", is_flag=True, help="werkzeug's development server (never in production)")
-def serve(host: str, port: int, workers: int, threads: int, server: str, debug: bool) -> None:
+def serve(host: str, port: int, workers: int, threads: int, server: str, access_log: bool,
+          debug: bool) -> None:
     """Serve the HTTP API."""
     from idp.app import create_app
     from idp.serve import run_granian
@@ -112,9 +115,9 @@ def serve(host: str, port: int, workers: int, threads: int, server: str, debug: 
     if threads < 1:
         raise click.BadParameter("at least one thread", param_hint="--threads")
     if server == "granian":
-        run_granian(host, port, workers, threads)
+        run_granian(host, port, workers, threads, access_log)
     else:
-        run_gunicorn(settings, host, port, workers, threads)
+        run_gunicorn(settings, host, port, workers, threads, access_log)
 
 
 @main.group()

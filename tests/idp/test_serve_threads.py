@@ -38,3 +38,15 @@ def test_zero_threads_refused(cli_env, captured) -> None:
     result = run(cli_env, "serve", "--threads", "0")
     assert result.exit_code != 0 and "--threads" in result.output
     assert captured == {}
+
+
+def test_the_access_log_is_on_unless_turned_off(cli_env, captured, monkeypatch) -> None:
+    assert run(cli_env, "serve", "--workers", "1").exit_code == 0
+    assert captured["accesslog"] == "-"
+    assert run(cli_env, "serve", "--workers", "1", "--no-access-log").exit_code == 0
+    assert captured["accesslog"] is None
+    granian: list[tuple] = []
+    monkeypatch.setattr(serve, "run_granian", lambda *args: granian.append(args))
+    assert run(cli_env, "serve", "--server", "granian", "--threads", "3",
+               "--no-access-log").exit_code == 0
+    assert granian == [("127.0.0.1", 8000, 2, 3, False)]

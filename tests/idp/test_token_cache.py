@@ -46,17 +46,22 @@ def cc_client(world, sessions, ctx) -> dict:
 
 
 class Statements:
-    """The SQL statements an engine runs (BEGIN, COMMIT and SQLite pragmas aside)."""
+    """The SQL statements an app runs (BEGIN, COMMIT and SQLite pragmas aside), on its
+    engine and, on PostgreSQL, the token lane's own."""
 
-    def __init__(self, engine) -> None:
-        self.engine, self.seen = engine, []
+    def __init__(self, app) -> None:
+        lane = app.extensions.get("idp.oauth.lane")
+        self.engines = [runtime(app).engine, *([lane.kw["bind"]] if lane else [])]
+        self.seen: list[str] = []
 
     def __enter__(self) -> Statements:
-        event.listen(self.engine, "before_cursor_execute", self._add)
+        for engine in self.engines:
+            event.listen(engine, "before_cursor_execute", self._add)
         return self
 
     def __exit__(self, *exc) -> None:
-        event.remove(self.engine, "before_cursor_execute", self._add)
+        for engine in self.engines:
+            event.remove(engine, "before_cursor_execute", self._add)
 
     def _add(self, _conn, _cursor, statement: str, *_args) -> None:
         verb = statement.lstrip().split(None, 1)[0].upper()
@@ -79,7 +84,7 @@ def test_client_credentials_reads_the_client_only_and_writes_nothing(
     assert http.post("/oauth/token", data=CC, headers=cc_client["headers"]).status_code == 200
     before = _audit_count(sessions)
     caplog.clear()
-    with Statements(runtime(app).engine) as sql, caplog.at_level(logging.INFO, "idp.oauth"):
+    with Statements(app) as sql, caplog.at_level(logging.INFO, "idp.oauth"):
         r = http.post("/oauth/token", data=CC, headers={**cc_client["headers"],
                                                         "X-Request-ID": "bench-request-0001"})
     assert r.status_code == 200, r.get_json()
@@ -148,7 +153,7 @@ def test_refresh_is_one_read_then_the_rotation(world, rp, sessions, engine) -> N
     http = signed_in(app, w["clerk_account"])
     first = tokens_for(http, rp, scope=OFFLINE)
     before = _audit_count(sessions)
-    with Statements(runtime(app).engine) as sql:
+    with Statements(app) as sql:
         r = refresh(http, rp, first["refresh_token"])
     assert r.status_code == 200, r.get_json()
     if engine.dialect.name == "postgresql":  # WITH used AS (UPDATE …) INSERT …
@@ -178,3 +183,21 @@ def test_code_redemption_is_still_audited(world, rp, sessions) -> None:
     app, w = world
     tokens_for(signed_in(app, w["clerk_account"]), rp)
     assert _audit_count(sessions, "oauth.token_issued") == 1
+
+
+def test_the_lane_pool_goes_with_the_app_engine(world, cc_client, engine) -> None:
+    """PostgreSQL: the lane's own pool of autocommit connections is disposed with the
+    app's engine (no connection left behind by a server or a test that stops)."""
+    app, _ = world
+    if engine.dialect.name != "postgresql":  # SQLite: one file, one pool, transactions
+        assert "idp.oauth.lane" not in app.extensions
+        return
+    lane = app.extensions["idp.oauth.lane"].kw["bind"]
+    assert lane.dialect.name == "postgresql" and lane is not runtime(app).engine
+    http = app.test_client()
+    assert http.post("/oauth/token", data=CC, headers=cc_client["headers"]).status_code == 200
+    assert lane.pool.checkedin() == 1
+    with lane.connect() as conn:
+        assert conn.connection.dbapi_connection.autocommit is True
+    runtime(app).engine.dispose()
+    assert lane.pool.checkedin() == 0
