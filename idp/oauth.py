@@ -26,7 +26,6 @@ from collections import defaultdict
 from collections.abc import Callable
 from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import cached_property
 from io import BytesIO
 from typing import Any
 from typing import cast
@@ -54,7 +53,6 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 from sqlalchemy.orm import sessionmaker
 from werkzeug.datastructures import EnvironHeaders
-from werkzeug.datastructures import MultiDict
 from werkzeug.http import HTTP_STATUS_CODES
 
 from directory import apps
@@ -394,10 +392,10 @@ class TokenLane:
             return self.inner(environ, start_response)
         body = environ["wsgi.input"].read(length)
         try:
-            form = MultiDict(parse_qsl(body.decode("utf-8"), keep_blank_values=True))
+            form = LanePayload(parse_qsl(body.decode("utf-8"), keep_blank_values=True))
         except (UnicodeDecodeError, ValueError):
             form = None
-        if form is None or form.get("grant_type") not in LANE_GRANTS:
+        if form is None or form.data.get("grant_type") not in LANE_GRANTS:
             environ["wsgi.input"] = BytesIO(body)
             return self.inner(environ, start_response)
         with self.app.app_context():
@@ -444,19 +442,25 @@ class LaneAnswer:
 
 
 class LanePayload(OAuth2Payload):
-    def __init__(self, form: MultiDict[str, str]) -> None:
-        self._form = form
+    """The form as authlib reads it: each parameter's first value (``data``, as a
+    ``MultiDict`` gives it) and all of them (``datalist``: authlib refuses a repeated
+    parameter), as plain dicts (a ``MultiDict``'s ``get`` of a missing key raises and
+    catches an exception, several times a request)."""
+
+    def __init__(self, pairs: list[tuple[str, str]]) -> None:
+        self._data: dict[str, str] = {}
+        self._datalist: defaultdict[str, list[str]] = defaultdict(list)
+        for key, value in pairs:
+            self._data.setdefault(key, value)
+            self._datalist[key].append(value)
 
     @property
-    def data(self) -> MultiDict[str, str]:
-        return self._form
+    def data(self) -> dict[str, str]:
+        return self._data
 
-    @cached_property
+    @property
     def datalist(self) -> defaultdict[str, list[str]]:
-        values: defaultdict[str, list[str]] = defaultdict(list)
-        for key, value in self._form.items(multi=True):
-            values[key].append(value)
-        return values
+        return self._datalist
 
 
 class LaneRequest(OAuth2Request):
@@ -465,20 +469,20 @@ class LaneRequest(OAuth2Request):
     the method, the URL, the headers, the form as payload, no query arguments (the token
     endpoint takes none)."""
 
-    def __init__(self, environ: dict[str, Any], form: MultiDict[str, str]) -> None:
+    def __init__(self, environ: dict[str, Any], payload: LanePayload) -> None:
         url = (f"{environ.get('wsgi.url_scheme', 'http')}://"
                f"{environ.get('HTTP_HOST') or environ.get('SERVER_NAME', '')}"
                f"{environ.get('SCRIPT_NAME', '')}{environ.get('PATH_INFO', '')}")
         super().__init__("POST", url, headers=EnvironHeaders(environ))
-        self.payload = LanePayload(form)
+        self.payload = payload
         self.remote_addr: str | None = environ.get("REMOTE_ADDR")
 
     @property
-    def args(self) -> MultiDict[str, str]:
-        return MultiDict()
+    def args(self) -> dict[str, str]:
+        return {}
 
     @property
-    def form(self) -> MultiDict[str, str]:
+    def form(self) -> dict[str, str]:
         return cast(LanePayload, self.payload).data
 
 
