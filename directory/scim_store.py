@@ -75,8 +75,9 @@ from policies.delegation import Grant
 __all__ = ["Session", "IntegrityError", "DataError"]
 
 
-class AppRow(NamedTuple):
-    """What a SCIM client's requests need of its app, as a plain row."""
+class ClientApp(NamedTuple):
+    """What a SCIM client's requests need of its app, as a plain row (not ``apps.AppRow``:
+    the OAuth columns)."""
 
     id: uuid.UUID
     client_id: str
@@ -97,7 +98,7 @@ class Client:
     """A SCIM client: the app, what it sees, and its grant over the tree (its scopes with
     every permission; a client whose scope holds the root maintains the central levels)."""
 
-    app: App | AppRow
+    app: App | ClientApp
     access: pv.AppAccess
     scope_nodes: tuple[Node | ScopeNode, ...]
 
@@ -140,7 +141,7 @@ def load_client(session: Session, client_id: str) -> Client | None:
     rows = session.connection().execute(_CLIENT, {"client_id": client_id}).all()
     if not rows or rows[0][3] != AppStatus.ONLINE:
         return None
-    app = AppRow(*rows[0][:4])
+    app = ClientApp(*rows[0][:4])
     scopes = [ScopeNode(*r[4:]) for r in rows if r[4] is not None]
     access = pv.AppAccess(app_id=str(app.id), scopes=tuple(dv.tokens(n.path) for n in scopes))
     return Client(app=app, access=access, scope_nodes=tuple(scopes))

@@ -325,12 +325,12 @@ def rotate_refresh_token(session: Session, config: Settings, record: RefreshReco
     return raw
 
 
-def find_refresh_token(session: Session, raw: str) -> RefreshToken | None:
-    return session.get(RefreshToken, digest(raw)) if 20 <= len(raw) <= 100 else None
-
-
 def _presentable(raw: str) -> bool:
     return 20 <= len(raw) <= 100
+
+
+def find_refresh_token(session: Session, raw: str) -> RefreshToken | None:
+    return session.get(RefreshToken, digest(raw)) if _presentable(raw) else None
 
 
 def _family(token_hash: str, row: tuple[Any, ...]) -> RefreshRecord:
@@ -365,7 +365,8 @@ def client_prefetching_family(session: Session, client_id: str, raw: str) -> app
         return None
     width = len(apps.AppRow._fields)
     family = row[width:]
-    g.refresh_prefetched = (raw, None if family[2] is None else _family(token_hash, family))
+    found = family[_GRANT_COLUMNS.start] is not None  # the grant's id: NULL, no such token
+    g.refresh_prefetched = (raw, _family(token_hash, family) if found else None)
     return apps.AppRow(*row[:width])
 
 

@@ -406,9 +406,8 @@ class TokenLane:
             body = (answer.payload if isinstance(answer.payload, str)
                     else json.dumps(answer.payload)).encode()
             headers = [(k, v) for k, v in answer.headers if k not in _LANE_HEADERS]
-            headers += [("Content-Type", "application/json"), ("Cache-Control", "no-store"),
-                        ("Pragma", "no-cache"), ("Content-Length", str(len(body))),
-                        ("X-Request-ID", g.request_id), ("X-Content-Type-Options", "nosniff")]
+            headers += [("Content-Type", "application/json"), *NO_STORE,
+                        ("Content-Length", str(len(body))), *web.stamps()]
         start_response(f"{answer.status} {HTTP_STATUS_CODES[answer.status].upper()}", headers)
         return [body]
 
@@ -442,10 +441,10 @@ class LaneAnswer:
 
 
 class LanePayload(OAuth2Payload):
-    """The form as authlib reads it: each parameter's first value (``data``, as a
-    ``MultiDict`` gives it) and all of them (``datalist``: authlib refuses a repeated
-    parameter), as plain dicts (a ``MultiDict``'s ``get`` of a missing key raises and
-    catches an exception, several times a request)."""
+    """The form as authlib reads it: each parameter's first value (``data``, as Flask's
+    ``MultiDict`` gives it) and all of them (``datalist``), as plain dicts (a
+    ``MultiDict``'s ``get`` of a missing key raises and catches an exception, several times
+    a request)."""
 
     def __init__(self, pairs: list[tuple[str, str]]) -> None:
         self._data: dict[str, str] = {}
@@ -486,9 +485,11 @@ class LaneRequest(OAuth2Request):
         return cast(LanePayload, self.payload).data
 
 
+NO_STORE = (("Cache-Control", "no-store"), ("Pragma", "no-cache"))
+
+
 def _no_store(response: Response) -> Response:
-    response.headers["Cache-Control"] = "no-store"
-    response.headers["Pragma"] = "no-cache"
+    response.headers.update(NO_STORE)
     return response
 
 

@@ -23,9 +23,13 @@ def assign_request_id(headers: Headers) -> None:
     g.request_id = given if _REQUEST_ID.match(given) else uuid.uuid4().hex
 
 
+def stamps() -> list[tuple[str, str]]:
+    """The headers every response carries: the request id and ``nosniff``."""
+    return [("X-Request-ID", g.get("request_id", "")), ("X-Content-Type-Options", "nosniff")]
+
+
 def stamp(response: Response) -> Response:
-    response.headers["X-Request-ID"] = g.get("request_id", "")
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.update(stamps())
     return response
 
 

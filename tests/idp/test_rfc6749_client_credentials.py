@@ -215,8 +215,9 @@ def test_an_unexpected_failure_in_the_lane_is_a_json_500(world, client, monkeypa
 
 def test_the_lane_reads_the_form_as_flask_would(world, client, sessions, ctx) -> None:
     """The lane parses the form itself (``urllib.parse.parse_qsl``): percent-encoding and
-    ``+``, an empty value, client_secret_post's credentials in the body, and a body that
-    is not UTF-8 (handed on to Flask, which answers it) all come out as through Flask."""
+    ``+``, an empty value, client_secret_post's credentials in the body, a repeated
+    parameter (its first value, as Flask's form gives it), and a body that is not UTF-8
+    (handed on to Flask, which answers it) all come out as through Flask."""
     app, _ = world
     http = app.test_client()
     form = "application/x-www-form-urlencoded"
@@ -238,6 +239,12 @@ def test_the_lane_reads_the_form_as_flask_would(world, client, sessions, ctx) ->
     r = http.post("/oauth/token", data={"grant_type": "client_credentials",
                                         "client_id": client_id, "client_secret": secret + "x"})
     assert r.status_code == 401 and r.get_json()["error"] == "invalid_client"
+    repeated = "grant_type=client_credentials&scope=directory&scope=directory+openid"
+    lane = http.post("/oauth/token", data=repeated, content_type=form, headers=basic(*client))
+    flask = http.post("/oauth/token", data=repeated + "&pad=" + "x" * 20_000,  # past the lane
+                      content_type=form, headers=basic(*client))
+    assert lane.status_code == flask.status_code == 200  # the first value, on both paths
+    assert lane.get_json()["scope"] == flask.get_json()["scope"] == "directory"
     r = http.post("/oauth/token", data=b"grant_type=client_credentials&scope=\xff\xfe",
                   content_type=form, headers=basic(*client))
     assert r.status_code in (200, 400) and r.headers["Cache-Control"] == "no-store"
