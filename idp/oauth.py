@@ -13,9 +13,10 @@ revocation, the JWKS and the RFC 8414 metadata (the same document as OIDC discov
   and only when ``offline_access`` was granted (OIDC Core §11).
 * Only online apps obtain tokens. Every issue is logged (never the token); code
   redemptions and the security events are audited (``_save_token``).
-* Fast path (#4): the signing key comes from the per-process ring (``idp.keys``); a
-  client-credentials token costs one read (the client) and no write; a refresh costs
-  one joined read, one UPDATE, one INSERT and the commit.
+* Fast path (#4): the signing key comes from the per-process ring (``idp.keys``) and the
+  client from the worker's copy (``directory.app_cache``: PostgreSQL tells every worker of
+  each change of an app); a client-credentials token then costs no statement at all; a
+  refresh costs one joined read, one UPDATE, one INSERT and the commit.
 """
 
 from __future__ import annotations
@@ -57,6 +58,7 @@ from werkzeug.http import HTTP_STATUS_CODES
 
 from directory import apps
 from directory import audit
+from directory.app_cache import AppCache
 from directory.db import make_engine
 from directory.db import utcnow
 from directory.models import OAuthGrant
@@ -174,8 +176,11 @@ def _close(_exc: BaseException | None) -> None:
 
 def _query_client(client_id: str) -> Client | None:
     presented = g.get("presented_refresh_token")  # the lane's refresh: one read for both
-    app = (apps.client_row(_session(), client_id) if presented is None
-           else grants.client_prefetching_family(_session(), client_id, presented))
+    if presented is None:
+        cache: AppCache = current_app.extensions["idp.oauth.apps"]
+        app = cache.row(client_id, lambda: apps.client_row(_session(), client_id))
+    else:
+        app = grants.client_prefetching_family(_session(), client_id, presented)
     if app is None or not app_policy.may_issue_tokens(app.status.value):
         return None
     return Client(app)
@@ -222,7 +227,8 @@ def _generate_token(grant_type: str, client: Client, user: grants.User | None = 
         extra = {"grant": str(user.grant.id), "auth_time": int(user.grant.auth_time.timestamp())}
         if user.grant.session_id:
             extra["sid"] = grants.public_sid(user.grant.session_id)
-    access = tokens.mint_access_token(_session(), rt.directory.cipher, rt.settings.issuer,
+    access = tokens.mint_access_token(current_app.extensions["idp.oauth.keys"],
+                                      rt.directory.cipher, rt.settings.issuer,
                                       subject=subject, client_id=client.get_client_id(),
                                       scope=scope or "", ttl=ttl, extra=extra)
     token: dict[str, Any] = {"token_type": "Bearer", "access_token": access, "expires_in": ttl}
@@ -339,6 +345,8 @@ def init_app(app: Flask) -> None:
     server.register_endpoint(Revocation)
     app.extensions["idp.oauth"] = server
     engine = runtime(app).engine
+    app.extensions["idp.oauth.apps"] = AppCache(engine)
+    app.extensions["idp.oauth.keys"] = tokens.KeySource(tokens.database_key(engine), _session)
     if engine.dialect.name == "postgresql":
         app.extensions["idp.oauth.lane"] = sessionmaker(
             bind=_lane_engine(engine), expire_on_commit=False, info={"autocommit": True})
@@ -418,7 +426,7 @@ class TokenLane:
             g.presented_refresh_token = request.form.get("refresh_token") or ""
         autocommit = self.app.extensions.get("idp.oauth.lane")
         if autocommit is not None:  # PostgreSQL: reads, and a refresh's one write
-            g.oauth_session = autocommit()
+            g.oauth_sessions = autocommit  # opened on first use: never by a cached client's
         try:
             answer: LaneAnswer | Response = self.server.create_token_response(request)
         except Exception:  # noqa: BLE001 - as Flask's handler in ``idp.app``
@@ -472,7 +480,7 @@ class LaneRequest(OAuth2Request):
         url = (f"{environ.get('wsgi.url_scheme', 'http')}://"
                f"{environ.get('HTTP_HOST') or environ.get('SERVER_NAME', '')}"
                f"{environ.get('SCRIPT_NAME', '')}{environ.get('PATH_INFO', '')}")
-        super().__init__("POST", url, headers=EnvironHeaders(environ))
+        super().__init__("POST", url, headers=_Headers(environ))
         self.payload = payload
         self.remote_addr: str | None = environ.get("REMOTE_ADDR")
 
@@ -483,6 +491,14 @@ class LaneRequest(OAuth2Request):
     @property
     def form(self) -> dict[str, str]:
         return cast(LanePayload, self.payload).data
+
+
+class _Headers(EnvironHeaders):
+    """The request's headers, true as a whole without being counted (authlib's
+    ``headers or {}`` made werkzeug's walk every WSGI variable)."""
+
+    def __bool__(self) -> bool:
+        return True
 
 
 NO_STORE = (("Cache-Control", "no-store"), ("Pragma", "no-cache"))

@@ -12,14 +12,17 @@ from __future__ import annotations
 
 import base64
 import json
+import secrets
 import time
-import uuid
+import weakref
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwt import JWTClaimsRegistry
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from directory.crypto import FieldCipher
@@ -43,15 +46,42 @@ class AccessToken:
     claims: dict[str, Any]
 
 
+_DATABASE_KEYS: weakref.WeakKeyDictionary[Engine, str] = weakref.WeakKeyDictionary()
+
+
+def database_key(engine: Engine) -> str:
+    """What the ring files a database's keys under: its URL (rendered once an engine)."""
+    key = _DATABASE_KEYS.get(engine)
+    if key is None:
+        key = _DATABASE_KEYS[engine] = str(engine.url)
+    return key
+
+
 def _db(session: Session) -> str:
-    return str(session.get_bind().engine.url)
+    return database_key(session.get_bind().engine)
 
 
-def signing_key(session: Session, cipher: FieldCipher, alg: str = "ES256",
+@dataclass(frozen=True)
+class KeySource:
+    """Where the ring reads the keys when it must (``idp.keys``): the database's key and a
+    way to a session, opened only then (a token endpoint's, ``idp.oauth``)."""
+
+    db: str
+    session: Callable[[], Session]
+
+    @classmethod
+    def of(cls, session: Session) -> KeySource:
+        return cls(_db(session), lambda: session)
+
+
+def signing_key(source: Session | KeySource, cipher: FieldCipher, alg: str = "ES256",
                 ) -> tuple[str, keys.Key]:
     """The key that signs now, from the per-process ring: no query and no decryption on
     the hot path (``idp.keys``)."""
-    info = keys.choose(keys.RING.keys(_db(session), lambda: store.key_infos(session)), alg,
+    if isinstance(source, Session):
+        source = KeySource.of(source)
+    opener = source.session
+    info = keys.choose(keys.RING.keys(source.db, lambda: store.key_infos(opener())), alg,
                        utcnow())
     if info is None:
         raise RuntimeError("no active signing key: run `idp init`")
@@ -59,14 +89,14 @@ def signing_key(session: Session, cipher: FieldCipher, alg: str = "ES256",
         info, lambda enc: cipher.decrypt(enc, "signing_keys.private"))
 
 
-def mint_access_token(session: Session, cipher: FieldCipher, issuer: str, *, subject: str,
-                      client_id: str, scope: str, ttl: int = 600, alg: str = "ES256",
-                      extra: dict[str, Any] | None = None) -> str:
-    kid, key = signing_key(session, cipher, alg)
+def mint_access_token(source: Session | KeySource, cipher: FieldCipher, issuer: str, *,
+                      subject: str, client_id: str, scope: str, ttl: int = 600,
+                      alg: str = "ES256", extra: dict[str, Any] | None = None) -> str:
+    kid, key = signing_key(source, cipher, alg)
     now = int(time.time())
     claims = {"iss": issuer, "sub": subject, "aud": issuer, "client_id": client_id,
               "scope": scope, "iat": now, "nbf": now, "exp": now + ttl,
-              "jti": uuid.uuid4().hex, **(extra or {})}
+              "jti": secrets.token_hex(16), **(extra or {})}
     header = {"alg": alg, "kid": kid, "typ": ACCESS_TOKEN_TYPE}
     return jwt.encode(header, claims, key)
 

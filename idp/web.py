@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import logging
 import re
-import uuid
+import secrets
 
 from flask import Response
 from flask import g
@@ -20,7 +20,7 @@ _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 def assign_request_id(headers: Headers) -> None:
     """The caller's ``X-Request-ID`` when it is a plausible id, else a new one, in ``g``."""
     given = headers.get("X-Request-ID", "")
-    g.request_id = given if _REQUEST_ID.match(given) else uuid.uuid4().hex
+    g.request_id = given if _REQUEST_ID.match(given) else secrets.token_hex(16)
 
 
 def stamps() -> list[tuple[str, str]]:

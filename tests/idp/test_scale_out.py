@@ -161,3 +161,27 @@ def test_a_replayed_refresh_token_revokes_the_grant_on_any_worker(server, setup,
     with sessions() as s:
         grant = s.scalars(select(OAuthGrant)).one()
         assert grant.revoked_at is not None and grant.revoke_reason == "refresh_reused"
+
+
+@pytest.mark.slow
+def test_an_app_taken_offline_is_refused_by_every_worker(server, setup, sessions, ctx):
+    """Each worker keeps the apps it served (``directory.app_cache``); an app taken
+    offline in another process is refused by all of them on the very next requests (on
+    PostgreSQL through the notification, on SQLite by reading the file)."""
+    with sessions.begin() as s:
+        app, secret = apps.create_client(s, ctx, apps.ClientSpec(
+            name="统计报表系统", scope=("directory",), status="online"))
+    basic = base64.b64encode(f"{app.client_id}:{secret}".encode()).decode()
+    machine = {**setup, "basic": f"Basic {basic}"}
+    form = {"grant_type": "client_credentials", "scope": "directory"}
+    for _ in range(3):  # every worker has served (and kept) the app
+        assert {s for s, _ in _in_parallel(PARALLEL, lambda: _token(server, machine, form))
+                } == {200}
+    with sessions.begin() as s:
+        apps.set_status(s, ctx, apps.get_app(s, app.client_id), "offline", reason="升级维护")
+    refused = _in_parallel(PARALLEL * 2, lambda: _token(server, machine, form))
+    assert [(s, b["error"]) for s, b in refused] == [(401, "invalid_client")] * PARALLEL * 2
+    with sessions.begin() as s:
+        apps.set_status(s, ctx, apps.get_app(s, app.client_id), "online", reason="恢复")
+    assert {s for s, _ in _in_parallel(PARALLEL, lambda: _token(server, machine, form))
+            } == {200}
