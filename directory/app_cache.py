@@ -64,18 +64,16 @@ def _note_write(_mapper: Any, _connection: Any, target: App) -> None:
 
 
 def _count_commit(session: Session) -> None:
+    """A mark left by a write that was rolled back only empties the copies once more at
+    the session's next commit: harmless, where forgetting it at a savepoint's rollback
+    could forget a write flushed before the savepoint."""
     if session.info.pop("apps_written", False):
         _Local.generation += 1
-
-
-def _forget_write(session: Session) -> None:
-    session.info.pop("apps_written", None)
 
 
 for _name in ("after_insert", "after_update", "after_delete"):
     event.listen(App, _name, _note_write)
 event.listen(Session, "after_commit", _count_commit)
-event.listen(Session, "after_soft_rollback", lambda session, _tx: _forget_write(session))
 
 
 def _close_in(pid: int, conn: Any) -> None:
