@@ -287,6 +287,13 @@ class Fast:
             cursor.close()
         return None if row is None else compiled.row(row)
 
+    def all(self, session: Session, params: dict[str, Any]) -> list[tuple[Any, ...]]:
+        cursor, compiled = self._cursor(session, params)
+        try:
+            return [compiled.row(row) for row in cursor.fetchall()]
+        finally:
+            cursor.close()
+
     def run(self, session: Session, params: dict[str, Any]) -> int:
         cursor, _compiled = self._cursor(session, params)
         try:
@@ -309,6 +316,9 @@ def _translated(connection: Any, raw: Any, sql: str, parameters: Any,
     return error
 
 
+_NO_VALUE = object()
+
+
 class _Compiled:
     def __init__(self, statement: Any, dialect: Any) -> None:
         compiled = statement.compile(dialect=dialect)
@@ -317,10 +327,14 @@ class _Compiled:
         if compiled.insert_prefetch or compiled.update_prefetch:
             raise ValueError("db.Fast computes no column defaults: give every column a value")
         self.sql: str = compiled.string
-        names = list(compiled.positiontup or []) if dialect.positional else [
-            name for name in compiled.binds]
+        # by the name rendered in the SQL; a literal's bind (``Node.status == ACTIVE``)
+        # keeps its value, a ``bindparam("x")`` takes the caller's ``x``
+        rendered = {compiled.bind_names[b]: b for b in compiled.binds.values()}
+        names = list(compiled.positiontup or []) if dialect.positional else list(rendered)
         self.positional = bool(dialect.positional)
-        self.binds = [(name, compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect))
+        self.binds = [(name, rendered[name].key,
+                       _NO_VALUE if rendered[name].required else rendered[name].effective_value,
+                       rendered[name].type.dialect_impl(dialect).bind_processor(dialect))
                       for name in names]
         columns = list(getattr(statement, "exported_columns", ()))
         self.results = [(i, p) for i, c in enumerate(columns)
@@ -328,8 +342,11 @@ class _Compiled:
                         is not None]
 
     def parameters(self, params: dict[str, Any]) -> Any:
-        values = [(name, params[name] if process is None or params[name] is None
-                   else process(params[name])) for name, process in self.binds]
+        values = []
+        for name, key, default, process in self.binds:
+            value = params[key] if default is _NO_VALUE or key in params else default
+            values.append((name, value if process is None or value is None
+                           else process(value)))
         return tuple(v for _n, v in values) if self.positional else dict(values)
 
     def row(self, row: Any) -> tuple[Any, ...]:

@@ -49,6 +49,7 @@ from directory import apps
 from directory import scim_query as q
 from directory import visibility as dv
 from directory.db import COPY_FROM
+from directory.db import Fast
 from directory.db import among_param
 from directory.db import rowcount
 from directory.db import utcnow
@@ -127,18 +128,18 @@ class Client:
         return self.scope_nodes[0] if self.scope_nodes else None
 
 
-_CLIENT = (select(App.id, App.client_id, App.unit_node_id, App.status, Node.id, Node.parent_id,
-                  Node.path)
-           .outerjoin(AppDirectoryScope, AppDirectoryScope.app_id == App.id)
-           .outerjoin(Node, and_(Node.id == AppDirectoryScope.node_id,
-                                 Node.status == NodeStatus.ACTIVE))
-           .where(App.client_id == bindparam("client_id")).order_by(Node.path))
+_CLIENT = Fast(select(App.id, App.client_id, App.unit_node_id, App.status, Node.id,
+                      Node.parent_id, Node.path)
+               .outerjoin(AppDirectoryScope, AppDirectoryScope.app_id == App.id)
+               .outerjoin(Node, and_(Node.id == AppDirectoryScope.node_id,
+                                     Node.status == NodeStatus.ACTIVE))
+               .where(App.client_id == bindparam("client_id")).order_by(Node.path))
 
 
 def load_client(session: Session, client_id: str) -> Client | None:
-    """The app and its active scope nodes in one statement of plain columns (every request
-    authenticates: no ORM entities to load)."""
-    rows = session.connection().execute(_CLIENT, {"client_id": client_id}).all()
+    """The app and its active scope nodes in one statement of plain columns on the
+    driver's cursor (every request authenticates: no ORM entities, no execution context)."""
+    rows = _CLIENT.all(session, {"client_id": client_id})
     if not rows or rows[0][3] != AppStatus.ONLINE:
         return None
     app = ClientApp(*rows[0][:4])
@@ -538,12 +539,15 @@ def token_client_id(session: Session, presented: str) -> str | None:
 _CUSTOM_PLANS = text("SET LOCAL plan_cache_mode = force_custom_plan")
 
 
-def _taken_branches(client: Client, kinds: frozenset[str], dialect: str | None) -> Any:
+def _taken_branches(client: Client, kinds: frozenset[str], dialect: str | None,
+                    single: bool = False) -> Any:
     """``taken``'s statement: one unique-index probe a kind asked, each row (kind, value);
-    the values an IN list, or with ``dialect`` ``db.among_param``'s array."""
+    the values an IN list, with ``dialect`` ``db.among_param``'s array, or with ``single``
+    one value a kind (``column = :value``, a statement ``db.Fast`` runs)."""
     def kind(name: str, column: Any, *where: Any) -> Any:
-        among = among_param(dialect, column, name) if dialect else column.in_(
-            bindparam(name, expanding=True))
+        among = (column == bindparam(name) if single
+                 else among_param(dialect, column, name) if dialect
+                 else column.in_(bindparam(name, expanding=True)))
         return select(literal_column(f"'{name}'").label("kind"), column.label("value")).where(
             among, *where)
 
@@ -583,6 +587,24 @@ def taken(session: Session, client: Client, *, user_names: Collection[str] = (),
     if not asked:
         return out
     dialect = session.get_bind().dialect.name
+    if all(len(values[k]) == 1 for k in asked):  # a single POST: equalities, on the cursor
+        fast = built_once(("taken_one", dialect, scope_shape(client), asked), lambda: Fast(
+            _taken_branches(client, asked, None, single=True)))
+        one: dict[str, Any] = {k: next(iter(values[k])) for k in asked}
+        if "external_id" in asked:
+            one.update(scope_bounds(client))
+        rows = fast.all(session, one)
+    else:
+        rows = _taken_many(session, client, values, asked, dialect)
+    for kind, value in rows:
+        if value is not None:
+            out[kind].add(value)
+    out["user_name"] |= out["account"] & names
+    return out
+
+
+def _taken_many(session: Session, client: Client, values: dict[str, set[str]],
+                asked: frozenset[str], dialect: str) -> Any:
     arrays = dialect == "postgresql" and max(len(v) for v in values.values()) >= COPY_FROM
     stmt = built_once(("taken", dialect, arrays, scope_shape(client), asked),
                       lambda: _taken_branches(client, asked, dialect if arrays else None))
@@ -592,8 +614,4 @@ def taken(session: Session, client: Client, *, user_names: Collection[str] = (),
     connection = session.connection()
     if arrays:
         connection.execute(_CUSTOM_PLANS)
-    for kind, value in connection.execute(stmt, params):
-        if value is not None:
-            out[kind].add(value)
-    out["user_name"] |= out["account"] & names
-    return out
+    return connection.execute(stmt, params)

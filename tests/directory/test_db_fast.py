@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import bindparam
 from sqlalchemy import event
 from sqlalchemy import insert
+from sqlalchemy import or_
 from sqlalchemy import select
 from sqlalchemy import update
 
@@ -48,6 +49,23 @@ def test_a_row_comes_back_as_through_sqlalchemy(sessions) -> None:
     assert fast[2] is AccountType.TEMPORARY and fast[3] is AccountStatus.ACTIVE
     assert fast[4] == expires and fast[4].tzinfo is not None
     assert fast[5] is True
+
+
+def test_all_rows_come_back_in_order_as_through_sqlalchemy(sessions) -> None:
+    later = dt.datetime(2027, 6, 1, tzinfo=dt.UTC)
+    _account(sessions, "fast.b", later)
+    _account(sessions, "fast.a", later)
+    statement = (select(*_COLUMNS).where(or_(Account.username == "fast.a",
+                                             Account.username == "fast.b",
+                                             Account.username == "x"))
+                 .order_by(Account.username))
+    with sessions() as s:
+        fast = db.Fast(statement).all(s, {})
+        core = [tuple(row) for row in s.execute(statement)]
+        none = db.Fast(select(*_COLUMNS).where(Account.username == bindparam("n"))).all(
+            s, {"n": "nobody"})
+    assert fast == core and [row[1] for row in fast] == ["fast.a", "fast.b"]
+    assert none == []
 
 
 def test_a_write_is_in_the_session_transaction_and_counts_rows(sessions) -> None:
