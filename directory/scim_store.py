@@ -537,15 +537,21 @@ def token_client_id(session: Session, presented: str) -> str | None:
 
 
 _CUSTOM_PLANS = text("SET LOCAL plan_cache_mode = force_custom_plan")
+# Up to this many values a kind, ``taken`` has one placeholder a value and runs on the
+# driver's cursor (a single POST's: one userName, one or two account names…); the shapes
+# are bounded: kinds × FEW_TAKEN counts.
+FEW_TAKEN = 3
 
 
 def _taken_branches(client: Client, kinds: frozenset[str], dialect: str | None,
-                    single: bool = False) -> Any:
+                    few: dict[str, int] | None = None) -> Any:
     """``taken``'s statement: one unique-index probe a kind asked, each row (kind, value);
-    the values an IN list, with ``dialect`` ``db.among_param``'s array, or with ``single``
-    one value a kind (``column = :value``, a statement ``db.Fast`` runs)."""
+    the values an IN list, with ``dialect`` ``db.among_param``'s array, or with ``few``
+    (values by kind) one placeholder a value (``name_0``, ``name_1``…: a statement
+    ``db.Fast`` runs)."""
     def kind(name: str, column: Any, *where: Any) -> Any:
-        among = (column == bindparam(name) if single
+        among = (column.in_([bindparam(f"{name}_{i}") for i in range(few[name])])
+                 if few is not None
                  else among_param(dialect, column, name) if dialect
                  else column.in_(bindparam(name, expanding=True)))
         return select(literal_column(f"'{name}'").label("kind"), column.label("value")).where(
@@ -587,13 +593,15 @@ def taken(session: Session, client: Client, *, user_names: Collection[str] = (),
     if not asked:
         return out
     dialect = session.get_bind().dialect.name
-    if all(len(values[k]) == 1 for k in asked):  # a single POST: equalities, on the cursor
-        fast = built_once(("taken_one", dialect, scope_shape(client), asked), lambda: Fast(
-            _taken_branches(client, asked, None, single=True)))
-        one: dict[str, Any] = {k: next(iter(values[k])) for k in asked}
+    if all(len(values[k]) <= FEW_TAKEN for k in asked):  # a single POST: on the cursor
+        few = {k: len(values[k]) for k in sorted(asked)}
+        fast = built_once(("taken_few", dialect, scope_shape(client), *few.items()),
+                          lambda: Fast(_taken_branches(client, asked, None, few)))
+        params: dict[str, Any] = {f"{k}_{i}": v for k in asked
+                                  for i, v in enumerate(sorted(values[k]))}
         if "external_id" in asked:
-            one.update(scope_bounds(client))
-        rows = fast.all(session, one)
+            params.update(scope_bounds(client))
+        rows = fast.all(session, params)
     else:
         rows = _taken_many(session, client, values, asked, dialect)
     for kind, value in rows:

@@ -1,6 +1,7 @@
 """scim_store.taken (the uniqueness probes of a run of new SCIM Users in one statement)
-and db.insert_rows (few rows on the driver's cursor): what they find and refuse, below
-and above COPY_FROM values (IN lists; on PostgreSQL arrays under custom plans)."""
+and db.insert_rows (few rows on the driver's cursor): what they find and refuse, with a
+few values (one placeholder each, on the driver's cursor), more (IN lists), and from
+COPY_FROM values (on PostgreSQL arrays under custom plans)."""
 
 from __future__ import annotations
 
@@ -31,7 +32,9 @@ def _client(s, ctx, scope) -> store.Client:
     return client
 
 
-@pytest.mark.parametrize("extra", [0, db.COPY_FROM + 5])
+# up to FEW_TAKEN values a kind: a placeholder each on the driver's cursor; then IN lists;
+# from COPY_FROM on PostgreSQL, arrays
+@pytest.mark.parametrize("extra", [0, store.FEW_TAKEN + 1, db.COPY_FROM + 5])
 def test_taken_finds_what_others_have(sessions, dsettings, ctx, extra):
     """Existing userNames (SCIM identity or account name), account names, externalIds the
     client sees (not one outside its scope) and mobile hashes; nothing of the new values."""
