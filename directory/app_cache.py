@@ -129,7 +129,7 @@ class AppCache:
         return row
 
     def listening(self) -> bool:
-        """Whether the copy may answer now (for tests and the health of a worker)."""
+        """Whether the copy may answer now (tests)."""
         with self._lock:
             return self._fresh()
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 
 from sqlalchemy import select
 from sqlalchemy import update
@@ -24,8 +25,13 @@ def facts(nodes: list[Node]) -> list[NodeFacts]:
     return [NodeFacts(n.level, n.short_name, n.type) for n in nodes]
 
 
+def class_of_lineage(lineage: Sequence[Node]) -> VisibilityClass:
+    """The default class at the last node of ``lineage`` (root first)."""
+    return VisibilityClass(default_class(facts(list(lineage))).value)
+
+
 def class_for_node(session: Session, node: Node) -> VisibilityClass:
-    return VisibilityClass(default_class(facts(list(queries.ancestors(session, node)))).value)
+    return class_of_lineage(queries.ancestors(session, node))
 
 
 def rederive_classes(session: Session, prefix: str) -> None:

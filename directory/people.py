@@ -49,7 +49,6 @@ from directory.models import TagMember
 from directory.models import VisibilityClass
 from directory.settings import DirectorySettings
 from policies import self_service
-from policies.classes import default_class
 
 STAFFING_TYPES = ("在编", "聘用", "外部临时")
 PLAIN_FIELDS = ("office_phone", "email", "rank", "position", "position_level",
@@ -283,9 +282,9 @@ def _class_at(session: Session, node: Node, lineage: Sequence[Node] | None
               ) -> VisibilityClass:
     """The default class at ``node`` (``classes.class_for_node``), of its ``lineage``
     when the caller has it."""
-    if lineage is None or not lineage or lineage[-1].id != node.id:
+    if not lineage or lineage[-1].id != node.id:
         return classes.class_for_node(session, node)
-    return VisibilityClass(default_class(classes.facts(list(lineage))).value)
+    return classes.class_of_lineage(lineage)
 
 
 def _insert_people(session: Session, people: list[Person]) -> None:

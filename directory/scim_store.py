@@ -577,8 +577,9 @@ def taken(session: Session, client: Client, *, user_names: Collection[str] = (),
     ``account_names``, those an account has; of ``external_ids``, those a person this
     client sees has (``external_id_taken``); of the keyed hashes of ``mobiles`` and
     ``id_numbers``, those a person has. By kind (``user_name``, ``account``,
-    ``external_id``, ``mobile``, ``id_number``). The values are IN lists; on PostgreSQL
-    from ``COPY_FROM`` values of a kind on, arrays (``db.among_param``: psycopg parses an
+    ``external_id``, ``mobile``, ``id_number``). Up to ``FEW_TAKEN`` values a kind, one
+    placeholder each, on the driver's cursor; more, IN lists; on PostgreSQL from
+    ``COPY_FROM`` values of a kind on, arrays (``db.among_param``: psycopg parses an
     IN of 1,000 placeholders in Python, ~3 ms, and dumps an array in C) under
     ``plan_cache_mode = force_custom_plan``: a statement whose text is the same for every
     batch gets prepared, and a generic plan made while single POSTs filled small tables
@@ -593,17 +594,15 @@ def taken(session: Session, client: Client, *, user_names: Collection[str] = (),
     if not asked:
         return out
     dialect = session.get_bind().dialect.name
+    bounds = scope_bounds(client) if "external_id" in asked else {}
     if all(len(values[k]) <= FEW_TAKEN for k in asked):  # a single POST: on the cursor
         few = {k: len(values[k]) for k in sorted(asked)}
         fast = built_once(("taken_few", dialect, scope_shape(client), *few.items()),
                           lambda: Fast(_taken_branches(client, asked, None, few)))
-        params: dict[str, Any] = {f"{k}_{i}": v for k in asked
-                                  for i, v in enumerate(sorted(values[k]))}
-        if "external_id" in asked:
-            params.update(scope_bounds(client))
-        rows = fast.all(session, params)
+        rows = fast.all(session, {**bounds, **{f"{k}_{i}": v for k in asked
+                                               for i, v in enumerate(sorted(values[k]))}})
     else:
-        rows = _taken_many(session, client, values, asked, dialect)
+        rows = _taken_many(session, client, values, asked, dialect, bounds)
     for kind, value in rows:
         if value is not None:
             out[kind].add(value)
@@ -612,13 +611,11 @@ def taken(session: Session, client: Client, *, user_names: Collection[str] = (),
 
 
 def _taken_many(session: Session, client: Client, values: dict[str, set[str]],
-                asked: frozenset[str], dialect: str) -> Any:
+                asked: frozenset[str], dialect: str, bounds: dict[str, str]) -> Any:
     arrays = dialect == "postgresql" and max(len(v) for v in values.values()) >= COPY_FROM
     stmt = built_once(("taken", dialect, arrays, scope_shape(client), asked),
                       lambda: _taken_branches(client, asked, dialect if arrays else None))
-    params: dict[str, Any] = {k: list(v) for k, v in values.items() if k in asked}
-    if "external_id" in asked:
-        params.update(scope_bounds(client))
+    params = {**bounds, **{k: list(v) for k, v in values.items() if k in asked}}
     connection = session.connection()
     if arrays:
         connection.execute(_CUSTOM_PLANS)

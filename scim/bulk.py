@@ -225,7 +225,6 @@ def _one(call: Call, method: str, path: str, data: Any, version: int | None,
         raise errors.invalid_path(f"'{path}' is not a resource path for {method}")
     kind = resources.KINDS[match.group(1)]
     if kind.model is Node:  # a node written may change what the next operation sees
-        call.nodes.clear()
         call.lineages.clear()
     with call.session.begin_nested():
         if method == "POST":

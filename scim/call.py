@@ -23,13 +23,11 @@ class Call:
     client: store.Client
     settings: DirectorySettings
     ctx: audit.Context
-    # OrgUnits this request already found visible, by the id it named them with: each is
-    # looked up once per request (a Bulk of 1,000 Users at 20 nodes: 20 lookups), and the
-    # session's identity map keeps them while this holds them. Bulk clears it after any
-    # OrgUnits operation.
-    nodes: dict[str, Any] = field(default_factory=dict)
-    # Their lineages (root first, the node last), by node id: the class and the unit of
-    # a User created there need no query of their own. Cleared with ``nodes``.
+    # OrgUnits this request already found visible, with their lineages (root first, the
+    # node last), by node id: each is looked up once per request (a Bulk of 1,000 Users at
+    # 20 nodes: 20 lookups), the class and the unit of a User created there need no query
+    # of their own, and the session's identity map keeps the nodes while this holds them.
+    # Bulk clears it after any OrgUnits operation.
     lineages: dict[Any, tuple[Any, ...]] = field(default_factory=dict)
     # Users this request created through scim/batch.py, by person id: what their document
     # shows of the rows just written (account, identity, posts, the unit of each post's

@@ -41,14 +41,18 @@ def _date(value: Any, name: str) -> dt.date | None:
 
 def visible_node(call: Call, node_id: str) -> Any:
     """The OrgUnit a post names, if the client sees it, read with its lineage (once per
-    request, see Call.nodes)."""
-    node = call.nodes.get(node_id)
-    if node is None:
+    request, see Call.lineages)."""
+    try:
+        key = uuid.UUID(node_id)
+    except ValueError:
+        return None
+    lineage = call.lineages.get(key)
+    if lineage is None:
         lineage = store.lineage(call.session, call.client, node_id)
-        if lineage is not None:
-            node = call.nodes[node_id] = lineage[-1]
-            call.lineages[node.id] = lineage
-    return node
+        if lineage is None:
+            return None
+        call.lineages[key] = lineage
+    return lineage[-1]
 
 
 def wanted(call: Call, doc: dict[str, Any]) -> list[PostWish] | None:

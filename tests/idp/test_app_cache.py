@@ -11,16 +11,15 @@ import os
 import time
 
 import pytest
-from sqlalchemy import event
 from sqlalchemy import text
 
 from directory import app_cache
 from directory import apps
 from directory.db import make_engine
-from idp.app import runtime
 from tests.conftest import PG_URL
 from tests.idp import test_rfc6749_client_credentials as cc_tests
 from tests.idp.test_rfc6749_client_credentials import basic
+from tests.idp.test_token_cache import Statements
 
 client = cc_tests.client  # an online confidential client allowed `directory`
 
@@ -35,20 +34,6 @@ def _token(app, pair) -> int:
 
 def _cache(app) -> app_cache.AppCache:
     return app.extensions["idp.oauth.apps"]
-
-
-def _reads_of_apps(app) -> list[str]:
-    """The statements reading apps from now on, on the app's engine and the token lane's
-    own (PostgreSQL)."""
-    seen: list[str] = []
-
-    def count(_conn, _cursor, statement, *_args) -> None:
-        if "FROM apps" in statement:
-            seen.append(statement)
-    lane = app.extensions.get("idp.oauth.lane")
-    for engine in {runtime(app).engine, *([lane.kw["bind"]] if lane else [])}:
-        event.listen(engine, "before_cursor_execute", count)
-    return seen
 
 
 def _operator_sql(sql: str, **params: object) -> None:
@@ -73,13 +58,12 @@ def _eventually(check, seconds: float = 2.0) -> bool:
 @on_postgresql
 def test_a_cached_client_costs_no_read(world, client) -> None:
     app, _ = world
-    reads = _reads_of_apps(app)
-    assert _token(app, client) == 200
-    first = len(reads)
-    assert first == 1 and _cache(app).listening()
-    for _ in range(5):
+    with Statements(app) as sql:
         assert _token(app, client) == 200
-    assert len(reads) == first
+        assert sql.reading("apps") == 1 and _cache(app).listening()
+        for _ in range(5):
+            assert _token(app, client) == 200
+    assert sql.reading("apps") == 1
 
 
 @on_postgresql
@@ -99,12 +83,13 @@ def test_a_change_in_this_process_is_seen_at_its_commit(world, client, sessions,
 def test_a_rolled_back_change_keeps_the_copy(world, client, sessions, ctx) -> None:
     app, _ = world
     assert _token(app, client) == 200
-    reads = _reads_of_apps(app)
     with sessions() as s:
         apps.set_status(s, ctx, apps.get_app(s, client[0]), "offline", reason="误操作")
         s.flush()
         s.rollback()
-    assert _token(app, client) == 200 and reads == []
+    with Statements(app) as sql:
+        assert _token(app, client) == 200
+    assert sql.reading("apps") == 0
 
 
 @on_postgresql
@@ -140,8 +125,9 @@ def test_a_lost_listener_means_reads_until_it_listens_again(world, client, monke
     _operator_sql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
                   "WHERE query LIKE 'LISTEN idp_apps%' AND pid <> pg_backend_pid()")
     assert _eventually(lambda: not _cache(app).listening())
-    reads = _reads_of_apps(app)
-    assert _token(app, client) == 200 and len(reads) == 1
+    with Statements(app) as sql:
+        assert _token(app, client) == 200
+    assert sql.reading("apps") == 1
     _operator_sql("UPDATE apps SET status = 'offline' WHERE client_id = :c", c=client[0])
     assert _token(app, client) == 401  # read, not remembered
     monkeypatch.setattr(app_cache, "RETRY_SECONDS", 0.0)
@@ -179,9 +165,9 @@ def test_without_the_trigger_nothing_is_kept(world, client) -> None:
     app, _ = world
     _operator_sql("DROP TRIGGER apps_changed ON apps")
     try:
-        reads = _reads_of_apps(app)
-        assert _token(app, client) == 200 and _token(app, client) == 200
-        assert len(reads) == 2 and not _cache(app).listening()
+        with Statements(app) as sql:
+            assert _token(app, client) == 200 and _token(app, client) == 200
+        assert sql.reading("apps") == 2 and not _cache(app).listening()
     finally:
         _operator_sql("CREATE TRIGGER apps_changed AFTER INSERT OR UPDATE OR DELETE ON apps "
                       "FOR EACH STATEMENT EXECUTE FUNCTION idp_apps_changed()")
@@ -191,9 +177,9 @@ def test_sqlite_reads_the_file_each_time(world, client, sessions, ctx) -> None:
     """Both databases: the offline app is refused on the next request (on SQLite by a read
     each time, on PostgreSQL through the copy's invalidation)."""
     app, _ = world
-    reads = _reads_of_apps(app)
-    assert _token(app, client) == 200 and _token(app, client) == 200
-    assert len(reads) == (1 if PG_URL else 2)
+    with Statements(app) as sql:
+        assert _token(app, client) == 200 and _token(app, client) == 200
+    assert sql.reading("apps") == (1 if PG_URL else 2)
     assert _cache(app).enabled == bool(PG_URL)
     with sessions.begin() as s:
         apps.set_status(s, ctx, apps.get_app(s, client[0]), "offline", reason="维护")

@@ -54,6 +54,7 @@ class Statements:
         lane = app.extensions.get("idp.oauth.lane")
         self.engines = [runtime(app).engine, *([lane.kw["bind"]] if lane else [])]
         self.seen: list[str] = []
+        self.texts: list[str] = []
 
     def __enter__(self) -> Statements:
         for engine in self.engines:
@@ -68,6 +69,11 @@ class Statements:
         verb = statement.lstrip().split(None, 1)[0].upper()
         if verb in ("SELECT", "INSERT", "UPDATE", "DELETE", "WITH"):
             self.seen.append(verb)
+            self.texts.append(statement)
+
+    def reading(self, table: str) -> int:
+        """How many of them read ``table``."""
+        return sum(f"FROM {table}" in text for text in self.texts)
 
 
 def _audit_count(sessions, action: str | None = None) -> int:
