@@ -27,17 +27,20 @@ from collections import defaultdict
 from collections.abc import Callable
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 from io import BytesIO
 from typing import Any
 from typing import cast
 from urllib.parse import parse_qsl
 
+from authlib.common.security import is_secure_transport
 from authlib.integrations.flask_oauth2 import AuthorizationServer
 from authlib.integrations.flask_oauth2.requests import FlaskOAuth2Request
 from authlib.oauth2.rfc6749 import ClientMixin
 from authlib.oauth2.rfc6749 import OAuth2Payload
 from authlib.oauth2.rfc6749 import OAuth2Request
 from authlib.oauth2.rfc6749 import grants as authlib_grants
+from authlib.oauth2.rfc6749.errors import InsecureTransportError
 from authlib.oauth2.rfc6749.errors import InvalidScopeError
 from authlib.oauth2.rfc6749.errors import UnauthorizedClientError
 from authlib.oauth2.rfc7009 import RevocationEndpoint
@@ -137,6 +140,21 @@ class Server(AuthorizationServer):
             methods = [app_policy.PRIVATE_KEY_JWT, *methods]
         return super().authenticate_client(request, methods, endpoint)
 
+    def create_token_response(self, request: Any = None) -> Any:
+        """authlib's, with a request over plain http to anything but a loopback address
+        answered as the RFC 6749 §5.2 error it is (400 ``insecure_transport``): authlib
+        raises it while making its request, before its own error handling."""
+        try:
+            return super().create_token_response(request)
+        except InsecureTransportError as error:
+            return self.handle_error_response(None, error)
+
+    def create_endpoint_response(self, name: str, request: Any = None) -> Any:
+        try:
+            return super().create_endpoint_response(name, request)
+        except InsecureTransportError as error:
+            return self.handle_error_response(None, error)
+
     def handle_response(self, status_code: int, payload: Any, headers: Any) -> Any:
         """Flask's response, or on the lane (``TokenLane``) the parts of one: the lane
         writes them to WSGI itself."""
@@ -197,10 +215,12 @@ def _save_token(token: dict[str, Any], request: Any) -> None:
     client_id = request.client.get_client_id()
     grant_type = request.payload.grant_type if request.payload else None
     user = request.user if isinstance(request.user, grants.User) else None
-    log.info("oauth.token_issued", extra={
-        "request_id": g.get("request_id"), "client_id": client_id, "grant_type": grant_type,
-        "scope": token.get("scope"), "grant": str(user.grant.id) if user else None,
-        "refresh_token": "refresh_token" in token})
+    if log.isEnabledFor(logging.INFO):  # the record's fields are made only when it is kept
+        log.info("oauth.token_issued", extra={
+            "request_id": g.get("request_id"), "client_id": client_id,
+            "grant_type": grant_type, "scope": token.get("scope"),
+            "grant": str(user.grant.id) if user else None,
+            "refresh_token": "refresh_token" in token})
     if user is None:
         return  # client credentials: nothing was written, nothing to commit
     session = _session()
@@ -408,7 +428,7 @@ class TokenLane:
             return self.inner(environ, start_response)
         with self.app.app_context():
             g.lane = True
-            answer = self._token(LaneRequest(environ, form))
+            answer = self._token(environ, form)
             if isinstance(answer, Response):
                 return _no_store(web.stamp(answer))(environ, start_response)
             body = (answer.payload if isinstance(answer.payload, str)
@@ -419,11 +439,16 @@ class TokenLane:
         start_response(f"{answer.status} {HTTP_STATUS_CODES[answer.status].upper()}", headers)
         return [body]
 
-    def _token(self, request: LaneRequest) -> LaneAnswer | Response:
-        web.assign_request_id(request.headers)
-        g.remote_addr = request.remote_addr
-        if request.form.get("grant_type") == "refresh_token":
-            g.presented_refresh_token = request.form.get("refresh_token") or ""
+    def _token(self, environ: dict[str, Any], form: LanePayload) -> LaneAnswer | Response:
+        headers = _Headers(environ)
+        web.assign_request_id(headers)
+        g.remote_addr = environ.get("REMOTE_ADDR")
+        try:
+            request = LaneRequest(environ, form, headers)
+        except InsecureTransportError as error:  # as Server.create_token_response answers
+            return cast(LaneAnswer, self.server.handle_error_response(None, error))
+        if form.data.get("grant_type") == "refresh_token":
+            g.presented_refresh_token = form.data.get("refresh_token") or ""
         autocommit = self.app.extensions.get("idp.oauth.lane")
         if autocommit is not None:  # PostgreSQL: reads, and a refresh's one write
             g.oauth_sessions = autocommit  # opened on first use: never by a cached client's
@@ -476,11 +501,20 @@ class LaneRequest(OAuth2Request):
     the method, the URL, the headers, the form as payload, no query arguments (the token
     endpoint takes none)."""
 
-    def __init__(self, environ: dict[str, Any], payload: LanePayload) -> None:
+    def __init__(self, environ: dict[str, Any], payload: LanePayload,
+                 headers: EnvironHeaders | None = None) -> None:
         url = (f"{environ.get('wsgi.url_scheme', 'http')}://"
                f"{environ.get('HTTP_HOST') or environ.get('SERVER_NAME', '')}"
                f"{environ.get('SCRIPT_NAME', '')}{environ.get('PATH_INFO', '')}")
-        super().__init__("POST", url, headers=_Headers(environ))
+        # OAuth2Request.__init__'s fields, set here so that its transport check runs once
+        # per URL (``_secure``) instead of parsing the URL and its address every request
+        if not _secure(url):
+            raise InsecureTransportError()
+        self.method, self.uri = "POST", url
+        self.headers = headers if headers is not None else _Headers(environ)
+        self._body = None
+        self.client = self.auth_method = self.user = self.authorization_code = None
+        self.refresh_token = self.credential = self._scope = None
         self.payload = payload
         self.remote_addr: str | None = environ.get("REMOTE_ADDR")
 
@@ -491,6 +525,14 @@ class LaneRequest(OAuth2Request):
     @property
     def form(self) -> dict[str, str]:
         return cast(LanePayload, self.payload).data
+
+
+@lru_cache(maxsize=64)
+def _secure(url: str) -> bool:
+    """authlib's transport check (https, or http to a loopback address) of one URL: the
+    same answer every time, so kept for the few URLs (one a Host) the endpoint is called
+    at."""
+    return is_secure_transport(url)
 
 
 class _Headers(EnvironHeaders):

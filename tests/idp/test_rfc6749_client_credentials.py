@@ -249,3 +249,42 @@ def test_the_lane_reads_the_form_as_flask_would(world, client, sessions, ctx) ->
                   content_type=form, headers=basic(*client))
     assert r.status_code in (200, 400) and r.headers["Cache-Control"] == "no-store"
     assert "error" in r.get_json() or "access_token" in r.get_json()
+
+
+def test_the_lane_checks_the_transport_as_authlib_does(world, client) -> None:
+    """authlib refuses a token request over plain http to anything but a loopback address
+    (``InsecureTransportError``); the lane keeps its answer per URL and answers as the
+    Flask path does, every time."""
+    app, _ = world
+    for _ in range(2):  # the second answer from what the lane kept
+        for base in ("http://idp.example.gov.cn", "http://10.1.2.3"):
+            http = app.test_client()
+            lane = http.post("/oauth/token", base_url=base, headers=basic(*client),
+                             data={"grant_type": "client_credentials"})
+            flask = http.post("/oauth/token", base_url=base, headers=basic(*client),
+                              data={"grant_type": "client_credentials", "pad": "x" * 20_000})
+            assert lane.status_code == flask.status_code == 400, lane.get_data(as_text=True)
+            assert lane.get_json()["error"] == flask.get_json()["error"] == "insecure_transport"
+            assert lane.headers["Cache-Control"] == "no-store"
+        for base in ("https://idp.example.gov.cn", "http://127.0.0.1:8000", "http://[::1]"):
+            r = app.test_client().post("/oauth/token", base_url=base, headers=basic(*client),
+                                       data={"grant_type": "client_credentials"})
+            assert r.status_code == 200, (base, r.get_json())
+
+
+def test_the_lane_request_has_every_field_of_authlibs() -> None:
+    """``LaneRequest`` sets OAuth2Request's fields itself (to keep the transport check's
+    answer): a field a newer authlib adds must not be missing."""
+    from authlib.oauth2.rfc6749 import OAuth2Request
+
+    from idp.oauth import LanePayload
+    from idp.oauth import LaneRequest
+
+    theirs = OAuth2Request("POST", "https://idp.example/oauth/token", headers={"a": "b"})
+    ours = LaneRequest({"wsgi.url_scheme": "https", "HTTP_HOST": "idp.example",
+                        "PATH_INFO": "/oauth/token"}, LanePayload([("grant_type", "x")]))
+    assert set(vars(theirs)) <= set(vars(ours))
+    assert ours.uri == theirs.uri and ours.method == theirs.method
+    assert {k: v for k, v in vars(ours).items() if k not in ("headers", "payload", "uri",
+                                                             "remote_addr")} == \
+        {k: v for k, v in vars(theirs).items() if k not in ("headers", "payload", "uri")}
