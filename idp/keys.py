@@ -102,6 +102,10 @@ class Ring:
         self._snapshots: dict[str, tuple[float, tuple[KeyInfo, ...]]] = {}
         self._private: dict[str, Key] = {}
         self._public: dict[str, Key] = {}
+        # the key that signs, by database and algorithm: (the snapshot it was chosen from,
+        # the key, until when (POSIX seconds) that choice holds)
+        self._signers: dict[tuple[str, str], tuple[tuple[KeyInfo, ...], KeyInfo | None,
+                                                   float]] = {}
 
     def keys(self, db: str, load: Callable[[], Sequence[KeyInfo]],
              *, refresh: bool = False) -> tuple[KeyInfo, ...]:
@@ -112,6 +116,26 @@ class Ring:
         with self._lock:
             self._snapshots[db] = (time.monotonic(), loaded)
         return loaded
+
+    def signer(self, db: str, load: Callable[[], Sequence[KeyInfo]], alg: str,
+               ) -> KeyInfo | None:
+        """``choose`` over this snapshot, chosen again only when the snapshot is re-read or
+        a key of ``alg`` starts signing or is retired (the next such time is kept with the
+        choice): a token's signing key is then two look-ups, not a walk of the keys with
+        their times."""
+        snapshot = self.keys(db, load)
+        now = time.time()
+        kept = self._signers.get((db, alg))
+        if kept is not None and kept[0] is snapshot and now < kept[2]:
+            return kept[1]
+        at = dt.datetime.fromtimestamp(now, dt.UTC)
+        chosen = choose(snapshot, alg, at)
+        changes = [t for k in snapshot if k.alg == alg
+                   for t in (k.signs_from, k.retired_at) if t is not None and t > at]
+        until = min(changes).timestamp() if changes else float("inf")
+        with self._lock:
+            self._signers[(db, alg)] = (snapshot, chosen, until)
+        return chosen
 
     def find(self, db: str, load: Callable[[], Sequence[KeyInfo]], kid: str) -> KeyInfo | None:
         """A published key by id; an id not in the snapshot re-reads it once (a key made
@@ -127,6 +151,7 @@ class Ring:
         """This process changed keys: the next use re-reads them."""
         with self._lock:
             self._snapshots.clear()
+            self._signers.clear()
 
     def private_key(self, info: KeyInfo, decrypt: Callable[[str], str]) -> Key:
         key = self._private.get(info.kid)

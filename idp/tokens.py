@@ -84,8 +84,7 @@ def signing_key(source: Session | KeySource, cipher: FieldCipher, alg: str = "ES
     if isinstance(source, Session):
         source = KeySource.of(source)
     opener = source.session
-    info = keys.choose(keys.RING.keys(source.db, lambda: store.key_infos(opener())), alg,
-                       utcnow())
+    info = keys.RING.signer(source.db, lambda: store.key_infos(opener()), alg)
     if info is None:
         raise RuntimeError("no active signing key: run `idp init`")
     return info.kid, keys.RING.private_key(

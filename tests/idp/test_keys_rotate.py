@@ -4,6 +4,7 @@ signed has expired; then they leave it and verify nothing."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 import pytest
@@ -149,3 +150,38 @@ def test_cli_refuses_a_grace_shorter_than_the_jwks_cache(cli_env, sessions, grac
     assert result.exit_code != 0 and "--grace-seconds" in result.output
     with sessions() as s:
         assert len(s.scalars(select(SigningKey)).all()) == 2
+
+
+def _info(kid: str, created: dt.datetime, signs_from: dt.datetime,
+          retired_at: dt.datetime | None = None) -> keys.KeyInfo:
+    return keys.KeyInfo(kid=kid, alg="ES256", public_jwk="{}", private_enc="",
+                        created_at=created, signs_from=signs_from, retired_at=retired_at)
+
+
+def test_the_rings_signer_changes_when_a_key_starts_signing_or_retires() -> None:
+    """``Ring.signer`` keeps its choice only until the next time a key of that algorithm
+    starts signing or is retired, without the snapshot being read again."""
+    import time
+
+    now = utcnow()
+    old = _info("old", now - dt.timedelta(days=1), now - dt.timedelta(days=1),
+                retired_at=now + dt.timedelta(seconds=0.6))
+    new = _info("new", now, now + dt.timedelta(seconds=0.3))
+    rsa = _info("rsa", now, now)
+    ring, reads = keys.Ring(), []
+
+    def load() -> list[keys.KeyInfo]:
+        reads.append(1)
+        return [old, new, dataclasses.replace(rsa, alg="RS256")]
+
+    assert ring.signer("db", load, "ES256") is old
+    assert ring.signer("db", load, "ES256") is old  # kept
+    assert ring.signer("db", load, "RS256").kid == "rsa"
+    time.sleep(0.35)
+    assert ring.signer("db", load, "ES256") is new  # its grace period is over
+    time.sleep(0.3)
+    assert ring.signer("db", load, "ES256") is new and not old.published(utcnow())
+    assert len(reads) == 1  # one snapshot throughout
+    assert ring.signer("db", lambda: [old], "ES256") is new  # the snapshot is still fresh
+    ring.forget()
+    assert ring.signer("db", lambda: [old], "ES256") is None  # re-read: only a retired key
