@@ -431,20 +431,20 @@ class TokenLane:
             answer = self._token(environ, form)
             if isinstance(answer, Response):
                 return _no_store(web.stamp(answer))(environ, start_response)
-            body = (answer.payload if isinstance(answer.payload, str)
-                    else json.dumps(answer.payload)).encode()
-            headers = [(k, v) for k, v in answer.headers if k not in _LANE_HEADERS]
-            headers += [("Content-Type", "application/json"), *NO_STORE,
-                        ("Content-Length", str(len(body))), *web.stamps()]
+            rid = g.request_id
+        body = (answer.payload if isinstance(answer.payload, str)
+                else json.dumps(answer.payload)).encode()
+        headers = [(k, v) for k, v in answer.headers if k not in _LANE_HEADERS]
+        headers += [("Content-Type", "application/json"), *NO_STORE,
+                    ("Content-Length", str(len(body))), *web.stamps(rid)]
         start_response(f"{answer.status} {HTTP_STATUS_CODES[answer.status].upper()}", headers)
         return [body]
 
     def _token(self, environ: dict[str, Any], form: LanePayload) -> LaneAnswer | Response:
-        headers = _Headers(environ)
-        web.assign_request_id(headers)
+        g.request_id = web.request_id(environ.get("HTTP_X_REQUEST_ID"))
         g.remote_addr = environ.get("REMOTE_ADDR")
         try:
-            request = LaneRequest(environ, form, headers)
+            request = LaneRequest(environ, form)
         except InsecureTransportError as error:  # as Server.create_token_response answers
             return cast(LaneAnswer, self.server.handle_error_response(None, error))
         if form.data.get("grant_type") == "refresh_token":
@@ -501,8 +501,7 @@ class LaneRequest(OAuth2Request):
     the method, the URL, the headers, the form as payload, no query arguments (the token
     endpoint takes none)."""
 
-    def __init__(self, environ: dict[str, Any], payload: LanePayload,
-                 headers: EnvironHeaders | None = None) -> None:
+    def __init__(self, environ: dict[str, Any], payload: LanePayload) -> None:
         url = (f"{environ.get('wsgi.url_scheme', 'http')}://"
                f"{environ.get('HTTP_HOST') or environ.get('SERVER_NAME', '')}"
                f"{environ.get('SCRIPT_NAME', '')}{environ.get('PATH_INFO', '')}")
@@ -510,8 +509,7 @@ class LaneRequest(OAuth2Request):
         # per URL (``_secure``) instead of parsing the URL and its address every request
         if not _secure(url):
             raise InsecureTransportError()
-        self.method, self.uri = "POST", url
-        self.headers = headers if headers is not None else _Headers(environ)
+        self.method, self.uri, self.headers = "POST", url, _Headers(environ)
         self._body = None
         self.client = self.auth_method = self.user = self.authorization_code = None
         self.refresh_token = self.credential = self._scope = None

@@ -19,13 +19,19 @@ _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 
 def assign_request_id(headers: Headers) -> None:
     """The caller's ``X-Request-ID`` when it is a plausible id, else a new one, in ``g``."""
-    given = headers.get("X-Request-ID", "")
-    g.request_id = given if _REQUEST_ID.match(given) else secrets.token_hex(16)
+    g.request_id = request_id(headers.get("X-Request-ID"))
 
 
-def stamps() -> list[tuple[str, str]]:
-    """The headers every response carries: the request id and ``nosniff``."""
-    return [("X-Request-ID", g.get("request_id", "")), ("X-Content-Type-Options", "nosniff")]
+def request_id(given: str | None) -> str:
+    """``given`` (a caller's ``X-Request-ID``) when it is a plausible id, else a new one."""
+    return given if given and _REQUEST_ID.match(given) else secrets.token_hex(16)
+
+
+def stamps(rid: str | None = None) -> list[tuple[str, str]]:
+    """The headers every response carries: the request id (``rid``, else the request's in
+    ``g``) and ``nosniff``."""
+    return [("X-Request-ID", rid if rid is not None else g.get("request_id", "")),
+            ("X-Content-Type-Options", "nosniff")]
 
 
 def stamp(response: Response) -> Response:
