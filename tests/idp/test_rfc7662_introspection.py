@@ -145,3 +145,15 @@ def test_id_token_is_not_an_access_token(world, rp) -> None:
     http = signed_in(app, w["clerk_account"])
     body = tokens_for(http, rp, scope=OFFLINE)
     assert introspect(http, rp, body["id_token"]).get_json() == {"active": False}
+
+
+@pytest.mark.parametrize("path", ["/oauth/introspect", "/oauth/revoke"])
+def test_plain_http_to_another_host_is_insecure_transport(world, rp, path) -> None:
+    """authlib refuses these endpoints over plain http except to a loopback host: an RFC 6749
+    error (400 ``insecure_transport``), not an unhandled exception."""
+    app, _ = world
+    r = app.test_client().post(path, base_url="http://idp.example.gov.cn",
+                               data={"token": "x" * 40}, headers=flow.auth_headers(rp))
+    assert r.status_code == 400 and r.get_json()["error"] == "insecure_transport"
+    r = app.test_client().post(path, data={"token": "x" * 40}, headers=flow.auth_headers(rp))
+    assert r.status_code == 200
