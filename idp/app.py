@@ -12,6 +12,7 @@ from flask import jsonify
 from flask import request
 from sqlalchemy import text
 from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from directory.db import make_engine
 from directory.db import make_sessionmaker
@@ -67,7 +68,20 @@ def create_app(settings: config.Settings | None = None) -> Flask:
               lambda s, token: verify_access_token(s, settings.issuer, token),
               lambda revoked: backchannel.deliver_revoked(
                   rt.sessions, rt.directory.cipher, settings.issuer, revoked, "scim"))
+    _trust_proxies(app, settings.trusted_proxies)
     return app
+
+
+def _trust_proxies(app: Flask, hops: int) -> None:
+    """Behind ``hops`` reverse proxies (``IDP_TRUSTED_PROXIES``), the client's address,
+    scheme and host are the ones the nearest ``hops`` proxies recorded in X-Forwarded-For,
+    -Proto and -Host (werkzeug's ``ProxyFix``), for everything the app does with them: the
+    per-address sign-in limit, audit records' source address, authlib's https check, the
+    URLs the app builds. Outermost, so that the token lane sees them too. With no proxy
+    (0, the default) those headers are ignored: a client could forge them."""
+    if hops:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops,  # type: ignore[method-assign]
+                                x_host=hops)
 
 
 def _register_request_ids(app: Flask) -> None:

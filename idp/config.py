@@ -59,6 +59,9 @@ class Settings:
     refresh_token_days: int = 30
     code_seconds: int = 60
     log_level: str = "INFO"
+    # reverse proxies in front of the server that set X-Forwarded-For/-Proto/-Host (each
+    # appends to them); 0: none, and those headers are ignored (a client could forge them)
+    trusted_proxies: int = 0
     testing: bool = False
 
     def directory(self) -> DirectorySettings:
@@ -73,6 +76,9 @@ class Settings:
                                        self.argon2_parallelism),
             accounts=AccountSettings(temporary_max_days=self.temporary_account_max_days),
         )
+
+
+MAX_TRUSTED_PROXIES = 5
 
 
 def validate(settings: Settings) -> Settings:
@@ -92,6 +98,9 @@ def validate(settings: Settings) -> Settings:
                  "refresh_token_days", "code_seconds"):
         if getattr(settings, name) <= 0:
             raise ConfigError(f"IDP_{name.upper()} must be a positive integer")
+    if not 0 <= settings.trusted_proxies <= MAX_TRUSTED_PROXIES:
+        raise ConfigError(f"IDP_TRUSTED_PROXIES must be 0 (no proxy in front) to "
+                          f"{MAX_TRUSTED_PROXIES}")
     if settings.code_seconds > 600:
         raise ConfigError("IDP_CODE_SECONDS must be at most 600 (RFC 6749 §4.1.2)")
     if not settings.data_keys or settings.data_key_id not in settings.data_keys:
