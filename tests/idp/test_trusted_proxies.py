@@ -14,6 +14,7 @@ from directory.models import AuditEvent
 from idp import config
 from idp import create_app
 from idp import throttle
+from idp.app import runtime
 from tests.idp.test_login_support import PASSWORD
 from tests.idp.test_login_support import login
 from tests.idp.test_login_support import make_signin
@@ -33,7 +34,9 @@ def signin(world, sessions, dsettings, ctx):
 @pytest.fixture
 def proxied(world, settings):
     """The same database served as behind one reverse proxy."""
-    return create_app(dataclasses.replace(settings, trusted_proxies=1))
+    app = create_app(dataclasses.replace(settings, trusted_proxies=1))
+    yield app
+    runtime(app).engine.dispose()  # its pool and, on PostgreSQL, the apps copy's listener
 
 
 def _from(app, address: str, forwarded: str | None):
