@@ -63,7 +63,7 @@ ALL_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
 def db() -> Session:
     """The request's one unit of work (closed by ``idp.oauth`` at teardown)."""
     if "oauth_session" not in g:  # the lane's own sessions on PostgreSQL, else the app's
-        g.oauth_session = g.get("oauth_sessions", runtime(current_app).sessions)()
+        g.oauth_session = (g.get("oauth_sessions") or runtime(current_app).sessions)()
     return g.oauth_session
 
 

@@ -163,8 +163,10 @@ class Server(AuthorizationServer):
         return super().handle_response(status_code, payload, headers)
 
     def create_oauth2_request(self, request: Any) -> OAuth2Request:
-        """The request given (``TokenLane``'s, outside Flask's request context), else
-        Flask's current one."""
+        """The lane's request (``TokenLane``, outside Flask's request context), the
+        request given, else Flask's current one."""
+        if isinstance(request, LaneCall):
+            return LaneRequest(request.environ, request.form)
         if isinstance(request, OAuth2Request):
             return request
         return FlaskOAuth2Request(request if request is not None else flask_request)
@@ -443,17 +445,14 @@ class TokenLane:
     def _token(self, environ: dict[str, Any], form: LanePayload) -> LaneAnswer | Response:
         g.request_id = web.request_id(environ.get("HTTP_X_REQUEST_ID"))
         g.remote_addr = environ.get("REMOTE_ADDR")
-        try:
-            request = LaneRequest(environ, form)
-        except InsecureTransportError as error:  # as Server.create_token_response answers
-            return cast(LaneAnswer, self.server.handle_error_response(None, error))
         if form.data.get("grant_type") == "refresh_token":
             g.presented_refresh_token = form.data.get("refresh_token") or ""
         autocommit = self.app.extensions.get("idp.oauth.lane")
         if autocommit is not None:  # PostgreSQL: reads, and a refresh's one write
             g.oauth_sessions = autocommit  # opened on first use: never by a cached client's
         try:
-            answer: LaneAnswer | Response = self.server.create_token_response(request)
+            answer: LaneAnswer | Response = self.server.create_token_response(
+                LaneCall(environ, form))
         except Exception:  # noqa: BLE001 - as Flask's handler in ``idp.app``
             answer = web.unexpected()
         finally:
@@ -471,6 +470,16 @@ class LaneAnswer:
     status: int
     payload: Any
     headers: list[tuple[str, str]]
+
+
+@dataclass(frozen=True)
+class LaneCall:
+    """What the lane hands authlib's server: ``Server.create_oauth2_request`` makes the
+    ``LaneRequest`` of it, inside authlib's token response, so that a refused transport is
+    answered there as on the Flask path."""
+
+    environ: dict[str, Any]
+    form: LanePayload
 
 
 class LanePayload(OAuth2Payload):

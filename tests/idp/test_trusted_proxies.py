@@ -91,11 +91,8 @@ def test_behind_a_trusted_proxy_each_client_address_is_limited_apart(
 
 
 @pytest.mark.parametrize("value", ["-1", str(config.MAX_TRUSTED_PROXIES + 1), "one"])
-def test_the_number_of_trusted_proxies_is_checked(settings, value) -> None:
-    env = {"IDP_CONFIG": "/nonexistent/idp.toml", "IDP_DATABASE_URL": settings.database_url,
-           "IDP_SECRET_KEY": settings.secret_key, "IDP_DATA_KEY_ID": settings.data_key_id,
-           "IDP_DATA_KEYS": ",".join(f"{k}:{v}" for k, v in settings.data_keys.items()),
-           "IDP_INDEX_KEY": settings.index_key, "IDP_TRUSTED_PROXIES": value}
+def test_the_number_of_trusted_proxies_is_checked(cli_env, value) -> None:
+    env = cli_env | {"IDP_TRUSTED_PROXIES": value}
     with pytest.raises(config.ConfigError, match="IDP_TRUSTED_PROXIES"):
         config.load(env=env)
     assert config.load(env=env | {"IDP_TRUSTED_PROXIES": "2"}).trusted_proxies == 2
